@@ -1,0 +1,29 @@
+//! The `portico` binary: parses the command line and hands each subcommand to its module.
+
+mod fetch;
+mod validate;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Portico: an internal developer portal in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "portico", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check catalog descriptor files (catalog-info.yaml) the way the catalog would.
+    Validate(validate::ValidateArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Validate(args) => validate::run(&args),
+    }
+}
