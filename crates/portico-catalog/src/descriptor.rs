@@ -164,6 +164,14 @@ fn process_document(
         message,
     };
     let resolution = resolve_placeholders(&mut value, source, reader);
+    // A placeholder that failed or was not fetched cannot be judged by validation; it has its
+    // own diagnostic.
+    let unresolved: Vec<FieldPath> = resolution
+        .errors
+        .iter()
+        .chain(&resolution.not_fetched)
+        .map(|(path, _)| path.clone())
+        .collect();
     let mut errors: Vec<Diagnostic> = resolution
         .errors
         .into_iter()
@@ -182,13 +190,7 @@ fn process_document(
             errors.extend(
                 issues
                     .into_iter()
-                    // A placeholder left unfetched cannot be judged; it was reported above.
-                    .filter(|issue| {
-                        !resolution
-                            .not_fetched
-                            .iter()
-                            .any(|(path, _)| issue.path.starts_with(path))
-                    })
+                    .filter(|issue| !unresolved.iter().any(|path| issue.path.starts_with(path)))
                     .map(|issue| {
                         diagnostic(Severity::Error, issue.path.clone(), issue.to_string())
                     }),
