@@ -261,10 +261,14 @@ fn parse_chunk(
         let (event, span) = event.map_err(|err| builder.syntax_error(&err))?;
         builder.handle(event, span)?;
     }
-    Ok(builder.result.map(|built| YamlDocument {
-        value: built.value,
-        source_map: SourceMap::new(built.node),
-    }))
+    // An empty document (`---` followed by nothing) reads as null; like Backstage, skip it.
+    Ok(builder
+        .result
+        .filter(|built| !built.value.is_null())
+        .map(|built| YamlDocument {
+            value: built.value,
+            source_map: SourceMap::new(built.node),
+        }))
 }
 
 impl Builder<'_> {
