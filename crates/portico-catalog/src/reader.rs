@@ -42,6 +42,15 @@ impl Target {
         }
     }
 
+    /// The same target with `.` and `..` removed from a file path, so that one file reached
+    /// by two spellings is read once.
+    pub fn normalized(&self) -> Target {
+        match self {
+            Target::File(path) => Target::File(normalize(path)),
+            Target::Url(_) => self.clone(),
+        }
+    }
+
     /// The location type Backstage would give this target.
     pub fn location_type(&self) -> &'static str {
         match self {

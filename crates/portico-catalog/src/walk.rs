@@ -56,10 +56,10 @@ pub fn walk(roots: &[Target], reader: &dyn SourceReader, kinds: &KindRegistry) -
     let mut visited: HashSet<Target> = HashSet::new();
     let mut edges: Vec<(Target, Target, Via)> = Vec::new();
     let mut frontier: Vec<Visit> = Vec::new();
-    for root in roots {
+    for root in roots.iter().map(Target::normalized) {
         if visited.insert(root.clone()) {
             frontier.push(Visit {
-                target: root.clone(),
+                target: root,
                 via: None,
             });
         }

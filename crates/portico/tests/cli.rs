@@ -1,0 +1,117 @@
+//! End-to-end tests of `portico validate` as a user runs it: the real binary, real files,
+//! checking output lines, the summary and the exit status.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn portico(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_portico"))
+        .args(args)
+        .output()
+        .expect("run portico")
+}
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/backstage-examples")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn backstage_examples_are_valid() {
+    let dir = examples();
+    let all = dir.join("all.yaml");
+    let acme = dir.join("acme-corp.yaml");
+    let output = portico(&["validate", all.to_str().unwrap(), acme.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(
+        text.ends_with(
+            "67 valid entities in 49 files (17 User, 13 Component, 10 API, 9 Location, 8 Group, 3 AiResource, 3 Domain, 3 System, 1 Resource); 0 invalid; 0 errors, 3 warnings\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_directory_skips_non_descriptor_yaml() {
+    // The folder also holds OpenAPI documents (petstore.oas.yaml), which are not entities.
+    let output = portico(&["validate", examples().to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("68 valid entities in 50 files"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn invalid_entity_exits_1_with_positions() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("catalog-info.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: my service\nspec:\n  type: service\n  owner: team-a\n",
+    )
+    .unwrap();
+    let output = portico(&["validate", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let text = stdout(&output);
+    let path = file.display();
+    assert!(text.contains(&format!("{path}:4:3: error: metadata.name: \"name\" is not valid; expected a string that is sequences of [a-zA-Z0-9] separated by any of [-_.], at most 63 characters in total, found \"my service\"\n")), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{path}:5:1: error: spec.lifecycle: missing required field \"lifecycle\""
+        )),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("0 valid entities in 1 file (none); 1 invalid; 2 errors, 0 warnings\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn json_format_and_glob() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: team-a}\nspec: {type: team, children: []}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("b.yaml"), "apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata: {name: 'x y'}\nspec: {type: team, children: []}\n").unwrap();
+    let pattern = format!("{}/*.yaml", dir.path().display());
+    let output = portico(&["validate", "--format", "json", &pattern]);
+    assert_eq!(output.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["valid"], false);
+    assert_eq!(json["summary"]["entities"], 1);
+    assert_eq!(json["summary"]["kinds"]["Group"], 1);
+    let diagnostic = &json["diagnostics"][0];
+    assert_eq!(diagnostic["line"], 3);
+    assert_eq!(diagnostic["column"], 12);
+    assert_eq!(diagnostic["field"], "metadata.name");
+    assert_eq!(diagnostic["severity"], "error");
+}
+
+#[test]
+fn usage_errors_exit_2_and_unreadable_files_exit_1() {
+    assert_eq!(portico(&["validate"]).status.code(), Some(2));
+    assert_eq!(
+        portico(&["validate", "--format", "xml", "x.yaml"])
+            .status
+            .code(),
+        Some(2)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pattern = format!("{}/*.yaml", dir.path().display());
+    let output = portico(&["validate", &pattern]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("matches no files"));
+    let missing = dir.path().join("missing.yaml");
+    let output = portico(&["validate", missing.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(stdout(&output).contains("does not exist"));
+}
