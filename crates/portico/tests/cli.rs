@@ -1,6 +1,9 @@
 //! End-to-end tests of `portico validate` as a user runs it: the real binary, real files,
 //! checking output lines, the summary and the exit status.
 
+// Test code: a failed unwrap is a failed test with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

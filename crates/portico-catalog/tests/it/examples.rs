@@ -68,13 +68,10 @@ fn remote_placeholders_are_reported_as_not_fetched() {
         .iter()
         .filter(|d| d.severity == Severity::Warning)
         .map(|d| {
-            format!(
-                "{}",
-                d.field
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default()
-            )
+            d.field
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default()
         })
         .collect();
     assert_eq!(warnings, ["spec.definition"; 3]);

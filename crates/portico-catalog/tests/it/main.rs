@@ -1,6 +1,9 @@
 //! Integration tests of the catalog engine's descriptor processing and location walking,
 //! on Backstage's own example catalog and on hand-made broken inputs in temporary folders.
 
+// Test code: a failed unwrap is a failed test with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod bad_input;
 mod examples;
 

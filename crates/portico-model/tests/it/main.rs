@@ -2,6 +2,9 @@
 //! with the exact field and position of the error), entities Backstage accepts that we must
 //! accept too, and property tests (reference round-trips, random input never panics).
 
+// Test code: a failed unwrap is a failed test with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod accepted;
 mod invalid;
 mod properties;
