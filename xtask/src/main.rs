@@ -1,0 +1,101 @@
+//! `cargo xtask`: repository automation — catalog generation, the validate benchmark and the
+//! tidy checks. Run `cargo xtask --help` for the commands.
+
+#![allow(
+    clippy::print_stderr,
+    reason = "a CLI reports errors and findings on stderr"
+)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use portico_testkit::catalog_gen::CatalogSpec;
+use xtask::{bench, gen_catalog, tidy, workspace_root};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "Portico repository automation")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write a deterministic, realistic Backstage catalog of N entities (root: DIR/all.yaml).
+    GenCatalog {
+        /// Number of entities, not counting the root Location.
+        #[arg(long)]
+        entities: usize,
+        /// Seed of the generator; same seed and size give byte-identical files.
+        #[arg(long, default_value_t = CatalogSpec::DEFAULT_SEED)]
+        seed: u64,
+        /// Directory to write to (created if missing; files of the same name are replaced).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Time `portico validate` on generated catalogs; prints a Markdown table for BENCHMARKS.md.
+    BenchValidate {
+        /// Catalog sizes in entities, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = [10_000, 100_000])]
+        sizes: Vec<usize>,
+        /// Runs per size; the table shows the median wall time.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Seed of the generated catalogs.
+        #[arg(long, default_value_t = CatalogSpec::DEFAULT_SEED)]
+        seed: u64,
+        /// Use the existing target/release/portico instead of running `cargo build --release`.
+        #[arg(long)]
+        no_build: bool,
+        /// Time this binary instead of target/release/portico (implies --no-build).
+        #[arg(long)]
+        binary: Option<PathBuf>,
+    },
+    /// Run the tidy checks (crate dependency directions, `//!` module docs).
+    Tidy,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse().command) {
+        Ok(code) => code,
+        Err(error) => {
+            // `{:#}` prints the context chain on one line, without anyhow's backtrace.
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::GenCatalog {
+            entities,
+            seed,
+            out,
+        } => gen_catalog::run(&CatalogSpec { entities, seed }, &out)?,
+        Command::BenchValidate {
+            sizes,
+            runs,
+            seed,
+            no_build,
+            binary,
+        } => bench::run(&bench::Options {
+            sizes,
+            runs,
+            seed,
+            build: !no_build && binary.is_none(),
+            binary,
+        })?,
+        Command::Tidy => {
+            let problems = tidy::run_all(&workspace_root())?;
+            for problem in &problems {
+                eprintln!("tidy: {problem}");
+            }
+            if !problems.is_empty() {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
