@@ -13,4 +13,4 @@ pub use descriptor::{
     DescriptorResult, Diagnostic, LocationLink, ProcessedEntity, Severity, process_descriptor,
 };
 pub use reader::{LocalReader, MAX_SOURCE_BYTES, ReadError, SourceReader, Target, read_file};
-pub use walk::{WalkReport, walk};
+pub use walk::{WalkReport, walk, walk_with};

@@ -6,7 +6,7 @@
 //! notes). A placeholder the reader declines to fetch is replaced by a stand-in string and
 //! reported as not fetched, so that offline validation still checks everything else.
 
-use portico_model::{FieldPath, YamlLimits, decode_utf8, parse_documents};
+use portico_model::{FieldPath, PathSegment, YamlLimits, decode_utf8, parse_documents};
 use serde_json::Value;
 
 use crate::reader::{ReadError, SourceReader, Target};
@@ -29,44 +29,58 @@ pub fn resolve_placeholders(
     reader: &dyn SourceReader,
 ) -> Resolution {
     let mut resolution = Resolution::default();
-    let mut stack = vec![(value, FieldPath::root())];
-    while let Some((node, path)) = stack.pop() {
-        if let Some((kind, reference)) = placeholder(node) {
-            match resolve_one(kind, reference, base, reader) {
-                Ok(resolved) => *node = resolved,
-                Err(ReadError::NotFetched(what)) => {
-                    // A stand-in keeps the rest of the entity checkable offline.
-                    *node = Value::String(format!("(not fetched: {what})"));
-                    resolution.not_fetched.push((
-                        path,
-                        format!(
-                            "{kind} {what} was not fetched (pass --fetch to fetch remote content)"
-                        ),
-                    ));
-                }
-                Err(err) => resolution
-                    .errors
-                    .push((path, format!("{kind} placeholder: {err}"))),
-            }
-            continue;
-        }
-        match node {
-            Value::Object(map) => {
-                for (key, child) in map.iter_mut() {
-                    let child_path = path.key(key);
-                    stack.push((child, child_path));
-                }
-            }
-            Value::Array(items) => {
-                for (i, child) in items.iter_mut().enumerate() {
-                    let child_path = path.index(i);
-                    stack.push((child, child_path));
-                }
-            }
-            _ => {}
-        }
-    }
+    let mut at = Vec::new();
+    visit(value, &mut at, base, reader, &mut resolution);
     resolution
+}
+
+// Recursion depth is bounded by the value's nesting (the YAML reader allows 64 levels).
+fn visit(
+    node: &mut Value,
+    at: &mut Vec<PathSegment>,
+    base: &Target,
+    reader: &dyn SourceReader,
+    resolution: &mut Resolution,
+) {
+    if let Some((kind, reference)) = placeholder(node) {
+        let path = FieldPath::from_segments(at.clone());
+        match resolve_one(kind, reference, base, reader) {
+            Ok(resolved) => *node = resolved,
+            Err(ReadError::NotFetched(what)) => {
+                // A stand-in keeps the rest of the entity checkable offline.
+                *node = Value::String(format!("(not fetched: {what})"));
+                resolution.not_fetched.push((
+                    path,
+                    format!("{kind} {what} was not fetched (pass --fetch to fetch remote content)"),
+                ));
+            }
+            Err(err) => resolution
+                .errors
+                .push((path, format!("{kind} placeholder: {err}"))),
+        }
+        return;
+    }
+    match node {
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                if child.is_object() || child.is_array() {
+                    at.push(PathSegment::Key(key.clone()));
+                    visit(child, at, base, reader, resolution);
+                    at.pop();
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter_mut().enumerate() {
+                if child.is_object() || child.is_array() {
+                    at.push(PathSegment::Index(i));
+                    visit(child, at, base, reader, resolution);
+                    at.pop();
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The placeholder kind and its argument, if `node` is a placeholder.

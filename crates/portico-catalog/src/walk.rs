@@ -1,10 +1,11 @@
 //! Walking a tree of locations: read each root, follow the targets of `Location` entities
 //! (relative to the file that names them), process every file once, in parallel level by level.
 //!
-//! After the walk, cycles between locations (a → b → a) and entities defined by two files are
-//! reported as errors; the walk itself never loops, because each target is read once.
+//! Cycles between locations (a → b → a) and entities defined by two files are reported as
+//! errors; the walk itself never loops, because each target is read once.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use portico_model::{EntityRef, FieldPath, KindRegistry, Position};
 use rayon::prelude::*;
@@ -15,7 +16,7 @@ use crate::reader::{ReadError, SourceReader, Target};
 /// What a walk found.
 #[derive(Debug, Default)]
 pub struct WalkReport {
-    /// Valid entities, in file order, each defined once.
+    /// Valid entities, in processing order, each defined once (empty from [`walk_with`]).
     pub entities: Vec<ProcessedEntity>,
     /// Problems, sorted by file and position.
     pub diagnostics: Vec<Diagnostic>,
@@ -50,10 +51,33 @@ struct Via {
     optional: bool,
 }
 
-/// Processes `roots` and everything their Location entities lead to.
+/// Processes `roots` and everything their Location entities lead to, collecting the entities.
 pub fn walk(roots: &[Target], reader: &dyn SourceReader, kinds: &KindRegistry) -> WalkReport {
+    let mut entities = Vec::new();
+    let mut report = walk_with(roots, reader, kinds, &mut |entity| entities.push(entity));
+    report.entities = entities;
+    report
+}
+
+/// Files processed in parallel at a time: enough to keep both cores busy, few enough that the
+/// entities in flight stay a small part of a large catalog.
+const FILES_PER_BATCH: usize = 64;
+
+/// Like [`walk`], but hands each valid entity to `on_entity` as soon as its file is processed
+/// instead of keeping it, so memory stays flat however large the catalog. The returned report
+/// has no entities.
+///
+/// Files are processed breadth-first in the order their Locations list them; when two files
+/// define the same entity, the first one processed keeps it and the other gets an error.
+pub fn walk_with(
+    roots: &[Target],
+    reader: &dyn SourceReader,
+    kinds: &KindRegistry,
+    on_entity: &mut dyn FnMut(ProcessedEntity),
+) -> WalkReport {
     let mut report = WalkReport::default();
     let mut visited: HashSet<Target> = HashSet::new();
+    let mut defined: HashMap<EntityRef, (Arc<Target>, Position)> = HashMap::new();
     let mut edges: Vec<(Target, Target, Via)> = Vec::new();
     let mut frontier: Vec<Visit> = Vec::new();
     for root in roots.iter().map(Target::normalized) {
@@ -65,54 +89,85 @@ pub fn walk(roots: &[Target], reader: &dyn SourceReader, kinds: &KindRegistry) -
         }
     }
     while !frontier.is_empty() {
-        let results: Vec<_> = frontier
-            .par_iter()
-            .map(|visit| (visit, reader.read(&visit.target)))
-            .map(|(visit, read)| {
-                let processed = read
-                    .as_ref()
-                    .ok()
-                    .map(|bytes| process_descriptor(bytes, &visit.target, reader, kinds));
-                (visit, read.err(), processed)
-            })
-            .collect();
         let mut next = Vec::new();
-        for (visit, read_error, processed) in results {
-            if let Some(err) = read_error {
-                if let Some(diagnostic) = read_failure(visit, &err) {
-                    report.diagnostics.push(diagnostic);
-                }
-                continue;
-            }
-            let Some(processed) = processed else { continue };
-            report.files_read += 1;
-            report.rejected += processed.rejected;
-            report.diagnostics.extend(processed.diagnostics);
-            report.entities.extend(processed.entities);
-            for link in processed.links {
-                let via = Via {
-                    parent: visit.target.clone(),
-                    field: link.field,
-                    position: link.position,
-                    optional: link.optional,
+        for batch in frontier.chunks(FILES_PER_BATCH) {
+            let results: Vec<_> = batch
+                .par_iter()
+                .map(|visit| match reader.read(&visit.target) {
+                    Ok(bytes) => (
+                        visit,
+                        Ok(process_descriptor(&bytes, &visit.target, reader, kinds)),
+                    ),
+                    Err(err) => (visit, Err(err)),
+                })
+                .collect();
+            for (visit, processed) in results {
+                let processed = match processed {
+                    Ok(processed) => processed,
+                    Err(err) => {
+                        report.diagnostics.extend(read_failure(visit, &err));
+                        continue;
+                    }
                 };
-                edges.push((visit.target.clone(), link.target.clone(), via.clone()));
-                if visited.insert(link.target.clone()) {
-                    next.push(Visit {
-                        target: link.target,
-                        via: Some(via),
-                    });
+                report.files_read += 1;
+                report.rejected += processed.rejected;
+                report.diagnostics.extend(processed.diagnostics);
+                let source = Arc::new(visit.target.clone());
+                for entity in processed.entities {
+                    match claim(&mut defined, &source, &entity) {
+                        Ok(()) => on_entity(entity),
+                        Err(diagnostic) => {
+                            report.rejected += 1;
+                            report.diagnostics.push(*diagnostic);
+                        }
+                    }
+                }
+                for link in processed.links {
+                    let via = Via {
+                        parent: visit.target.clone(),
+                        field: link.field,
+                        position: link.position,
+                        optional: link.optional,
+                    };
+                    edges.push((visit.target.clone(), link.target.clone(), via.clone()));
+                    if visited.insert(link.target.clone()) {
+                        next.push(Visit {
+                            target: link.target,
+                            via: Some(via),
+                        });
+                    }
                 }
             }
         }
         frontier = next;
     }
     report_cycles(&edges, &mut report.diagnostics);
-    report_duplicates(&mut report);
     report.diagnostics.sort_by(|a, b| {
         (&a.source, a.position, a.severity).cmp(&(&b.source, b.position, b.severity))
     });
     report
+}
+
+/// Records that `source` defines `entity`, or explains that another file already does.
+fn claim(
+    defined: &mut HashMap<EntityRef, (Arc<Target>, Position)>,
+    source: &Arc<Target>,
+    entity: &ProcessedEntity,
+) -> Result<(), Box<Diagnostic>> {
+    let entity_ref = entity.validated.entity.entity_ref();
+    if let Some((first_source, first_position)) = defined.get(&entity_ref) {
+        return Err(Box::new(Diagnostic {
+            severity: Severity::Error,
+            source: entity.source.clone(),
+            position: Some(entity.position),
+            field: Some(FieldPath::dotted("metadata.name")),
+            message: format!(
+                "entity {entity_ref} is already defined at {first_source}:{first_position}; an entity can come from only one location (names compare case-insensitively)"
+            ),
+        }));
+    }
+    defined.insert(entity_ref, (Arc::clone(source), entity.position));
+    Ok(())
 }
 
 fn read_failure(visit: &Visit, err: &ReadError) -> Option<Diagnostic> {
@@ -201,36 +256,4 @@ fn report_cycles(edges: &[(Target, Target, Via)], diagnostics: &mut Vec<Diagnost
             }
         }
     }
-}
-
-/// Keeps the first definition of each entity (by file and position) and reports the others.
-fn report_duplicates(report: &mut WalkReport) {
-    report
-        .entities
-        .sort_by(|a, b| (&a.source, a.position).cmp(&(&b.source, b.position)));
-    let mut first: HashMap<EntityRef, (Target, Position)> = HashMap::new();
-    let mut duplicates = Vec::new();
-    report.entities.retain(|processed| {
-        let entity_ref = processed.validated.entity.entity_ref();
-        match first.get(&entity_ref) {
-            Some((source, position)) => {
-                duplicates.push(Diagnostic {
-                    severity: Severity::Error,
-                    source: processed.source.clone(),
-                    position: Some(processed.position),
-                    field: Some(FieldPath::dotted("metadata.name")),
-                    message: format!(
-                        "entity {entity_ref} is already defined at {source}:{position}; an entity can come from only one location (names compare case-insensitively)"
-                    ),
-                });
-                false
-            }
-            None => {
-                first.insert(entity_ref, (processed.source.clone(), processed.position));
-                true
-            }
-        }
-    });
-    report.rejected += duplicates.len();
-    report.diagnostics.extend(duplicates);
 }

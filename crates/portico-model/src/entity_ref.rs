@@ -3,8 +3,8 @@
 //! Parsing follows Backstage (`backstage.md` §1.3 and §15): the string is trimmed, split at the
 //! first `:` (unless a `/` comes before it) and the first `/`; only empty parts are errors. A
 //! missing kind comes from the referring field's default kind, a missing namespace from the
-//! referring entity's namespace. The canonical form is `kind:namespace/name` in lower case, and
-//! two references are equal when their canonical forms are.
+//! referring entity's namespace. A reference is kept in its canonical form, `kind:namespace/name`
+//! in lower case (as Backstage's `stringifyEntityRef` prints it), so equality ignores case.
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -12,13 +12,15 @@ use std::hash::{Hash, Hasher};
 /// The namespace of entities that do not name one.
 pub const DEFAULT_NAMESPACE: &str = "default";
 
-/// A reference to an entity by kind, namespace and name.
+/// A reference to an entity by kind, namespace and name, held in canonical (lower-case) form.
+///
+/// One string with two split points: references are created for every relation of every
+/// entity, so they cost a single allocation.
 #[derive(Debug, Clone)]
 pub struct EntityRef {
-    kind: String,
-    namespace: String,
-    name: String,
     canonical: String,
+    kind_end: usize,
+    namespace_end: usize,
 }
 
 /// What to fill in when a reference leaves parts out.
@@ -44,19 +46,19 @@ pub enum RefError {
 }
 
 impl EntityRef {
-    /// A reference from its three parts, kept as given; equality ignores case.
-    pub fn new(
-        kind: impl Into<String>,
-        namespace: impl Into<String>,
-        name: impl Into<String>,
-    ) -> Self {
-        let (kind, namespace, name) = (kind.into(), namespace.into(), name.into());
+    /// A reference from its three parts (lower-cased).
+    pub fn new(kind: &str, namespace: &str, name: &str) -> Self {
         let canonical = format!("{kind}:{namespace}/{name}").to_lowercase();
+        // Lower-casing may change byte lengths (non-ASCII); find the split points again. The
+        // kind has no ':' and the namespace no '/', so the first of each is the separator.
+        let kind_end = canonical.find(':').unwrap_or(0);
+        let namespace_end = canonical[kind_end..]
+            .find('/')
+            .map_or(canonical.len(), |i| kind_end + i);
         Self {
-            kind,
-            namespace,
-            name,
             canonical,
+            kind_end,
+            namespace_end,
         }
     }
 
@@ -85,19 +87,23 @@ impl EntityRef {
         Ok(Self::new(kind, namespace, name))
     }
 
-    /// The kind as written.
+    /// The kind, lower case.
     pub fn kind(&self) -> &str {
-        &self.kind
+        &self.canonical[..self.kind_end]
     }
 
-    /// The namespace as written (or defaulted).
+    /// The namespace, lower case.
     pub fn namespace(&self) -> &str {
-        &self.namespace
+        self.canonical
+            .get(self.kind_end + 1..self.namespace_end)
+            .unwrap_or_default()
     }
 
-    /// The name as written.
+    /// The name, lower case.
     pub fn name(&self) -> &str {
-        &self.name
+        self.canonical
+            .get(self.namespace_end + 1..)
+            .unwrap_or_default()
     }
 
     /// `kind:namespace/name`, lower case.
@@ -185,7 +191,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             (r.kind(), r.namespace(), r.name()),
-            ("Component", "ns", "a:b")
+            ("component", "ns", "a:b")
         );
         assert!(
             EntityRef::parse(

@@ -35,6 +35,11 @@ impl FieldPath {
         }
     }
 
+    /// A path from its steps.
+    pub fn from_segments(segments: Vec<PathSegment>) -> Self {
+        Self { segments }
+    }
+
     /// This path extended by an object key.
     pub fn key(&self, key: &str) -> Self {
         let mut segments = self.segments.clone();

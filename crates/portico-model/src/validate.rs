@@ -6,9 +6,9 @@
 //! found. Positions are added by the caller from a [`crate::SourceMap`] when the value came from a
 //! file.
 
-use std::collections::HashMap;
 use std::fmt;
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::entity::Entity;
@@ -19,7 +19,7 @@ use crate::formats::{
     is_valid_label_value, is_valid_object_name, is_valid_tag,
 };
 use crate::kinds::{FieldShape, KindRegistry, SpecField};
-use crate::path::FieldPath;
+use crate::path::{FieldPath, PathSegment};
 use crate::relations::{EmittedRelation, emit_relations};
 
 /// One problem with one field of an entity.
@@ -142,8 +142,7 @@ pub fn validate_entity(value: &Value, kinds: &KindRegistry) -> Result<ValidatedE
     }
     check_case_insensitive_keys(value, &root, &mut issues);
 
-    let entity = serde_json::from_value::<Entity>(value.clone());
-    let mut entity = match entity {
+    let mut entity = match Entity::deserialize(value) {
         Ok(entity) => entity,
         Err(_) if !issues.is_empty() => return Err(issues),
         Err(err) => {
@@ -575,33 +574,70 @@ fn shape_expected(shape: FieldShape) -> String {
 /// Backstage refuses entities whose keys differ only in case (its search table lowercases
 /// them); so do we, for every mapping in the entity.
 fn check_case_insensitive_keys(value: &Value, root: &FieldPath, issues: &mut Vec<Issue>) {
-    let mut stack = vec![(value, root.clone())];
-    while let Some((value, path)) = stack.pop() {
-        match value {
-            Value::Object(map) => {
-                let mut seen: HashMap<String, &str> = HashMap::with_capacity(map.len());
-                for (key, child) in map {
-                    if let Some(first) = seen.insert(key.to_lowercase(), key) {
-                        issues.push(Issue::new(
-                            path.key(key),
-                            format!("key \"{key}\" differs only in case from \"{first}\""),
-                            "keys that are unique regardless of case",
-                            None,
-                        ));
-                    }
-                    if child.is_object() || child.is_array() {
-                        stack.push((child, path.key(key)));
-                    }
+    let mut segments = root.segments().to_vec();
+    visit_case_insensitive_keys(value, &mut segments, issues);
+}
+
+// Recursion depth is bounded by the input's nesting, which the YAML reader limits (64) and
+// serde_json limits (128).
+fn visit_case_insensitive_keys(value: &Value, at: &mut Vec<PathSegment>, issues: &mut Vec<Issue>) {
+    match value {
+        Value::Object(map) => {
+            if map.len() > 1 {
+                report_case_clashes(map, at, issues);
+            }
+            for (key, child) in map {
+                if child.is_object() || child.is_array() {
+                    at.push(PathSegment::Key(key.clone()));
+                    visit_case_insensitive_keys(child, at, issues);
+                    at.pop();
                 }
             }
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    if item.is_object() || item.is_array() {
-                        stack.push((item, path.index(i)));
-                    }
-                }
-            }
-            _ => {}
         }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if item.is_object() || item.is_array() {
+                    at.push(PathSegment::Index(i));
+                    visit_case_insensitive_keys(item, at, issues);
+                    at.pop();
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Small mappings (nearly all) are compared pairwise without allocating; large ones through a
+/// set of lower-cased keys, so hostile input stays linear.
+fn report_case_clashes(map: &Map<String, Value>, at: &[PathSegment], issues: &mut Vec<Issue>) {
+    const PAIRWISE_MAX: usize = 16;
+    let keys: Vec<&String> = map.keys().collect();
+    let mut lowered: std::collections::HashMap<String, &String> = std::collections::HashMap::new();
+    for (i, key) in keys.iter().enumerate() {
+        let clash = if keys.len() > PAIRWISE_MAX {
+            lowered.insert(key.to_lowercase(), key)
+        } else {
+            keys.get(..i)
+                .unwrap_or_default()
+                .iter()
+                .find(|k| same_ignoring_case(k, key))
+                .copied()
+        };
+        if let Some(first) = clash {
+            issues.push(Issue::new(
+                FieldPath::from_segments(at.to_vec()).key(key),
+                format!("key \"{key}\" differs only in case from \"{first}\""),
+                "keys that are unique regardless of case",
+                None,
+            ));
+        }
+    }
+}
+
+fn same_ignoring_case(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
     }
 }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
-use portico_catalog::{Severity, Target, WalkReport, walk};
+use portico_catalog::{Severity, Target, WalkReport, walk_with};
 use portico_model::KindRegistry;
 use serde_json::json;
 
@@ -55,10 +55,20 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let report = walk(&roots, &reader, &KindRegistry::builtin());
+    // Entities are counted and dropped as they are validated: memory stays flat at any size.
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    let report = walk_with(
+        &roots,
+        &reader,
+        &KindRegistry::builtin(),
+        &mut |processed| {
+            *kinds.entry(processed.validated.entity.kind).or_insert(0) += 1;
+        },
+    );
+    let outcome = Outcome { report, kinds };
     let printed = match args.format {
-        Format::Text => print_text(&report),
-        Format::Json => print_json(&report),
+        Format::Text => print_text(&outcome),
+        Format::Json => print_json(&outcome),
     };
     if let Err(err) = printed
         && err.kind() != io::ErrorKind::BrokenPipe
@@ -66,7 +76,7 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
         eprintln!("error: cannot write the output: {err}");
         return ExitCode::from(1);
     }
-    if report.error_count() > 0 {
+    if outcome.report.error_count() > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -157,31 +167,35 @@ fn looks_like_descriptor(path: &Path) -> bool {
     false
 }
 
-fn kind_counts(report: &WalkReport) -> BTreeMap<&str, usize> {
-    let mut counts = BTreeMap::new();
-    for processed in &report.entities {
-        *counts
-            .entry(processed.validated.entity.kind.as_str())
-            .or_insert(0) += 1;
-    }
-    counts
+/// What a validation run found.
+struct Outcome {
+    report: WalkReport,
+    /// Valid entities per kind.
+    kinds: BTreeMap<String, usize>,
 }
 
-fn print_text(report: &WalkReport) -> io::Result<()> {
+impl Outcome {
+    fn entity_count(&self) -> usize {
+        self.kinds.values().sum()
+    }
+}
+
+fn print_text(outcome: &Outcome) -> io::Result<()> {
+    let report = &outcome.report;
     let mut out = io::BufWriter::new(io::stdout().lock());
     for diagnostic in &report.diagnostics {
         writeln!(out, "{diagnostic}")?;
     }
-    let mut counts: Vec<_> = kind_counts(report).into_iter().collect();
-    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let mut counts: Vec<_> = outcome.kinds.iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
     let per_kind: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
     let errors = report.error_count();
     let warnings = report.diagnostics.len() - errors;
     writeln!(
         out,
         "{} valid {} in {} {} ({}); {} invalid; {} {}, {} {}",
-        report.entities.len(),
-        plural(report.entities.len(), "entity", "entities"),
+        outcome.entity_count(),
+        plural(outcome.entity_count(), "entity", "entities"),
         report.files_read,
         plural(report.files_read, "file", "files"),
         if per_kind.is_empty() {
@@ -202,7 +216,8 @@ fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
 }
 
-fn print_json(report: &WalkReport) -> io::Result<()> {
+fn print_json(outcome: &Outcome) -> io::Result<()> {
+    let report = &outcome.report;
     let diagnostics: Vec<_> = report
         .diagnostics
         .iter()
@@ -221,12 +236,12 @@ fn print_json(report: &WalkReport) -> io::Result<()> {
     let document = json!({
         "valid": errors == 0,
         "summary": {
-            "entities": report.entities.len(),
+            "entities": outcome.entity_count(),
             "files": report.files_read,
             "invalid": report.rejected,
             "errors": errors,
             "warnings": report.diagnostics.len() - errors,
-            "kinds": kind_counts(report),
+            "kinds": outcome.kinds,
         },
         "diagnostics": diagnostics,
     });

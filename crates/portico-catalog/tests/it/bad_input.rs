@@ -109,13 +109,15 @@ fn same_entity_in_two_files_is_a_conflict() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "a.yaml", &component("shared"));
     write(dir.path(), "b.yaml", &component("Shared"));
+    // The first file processed keeps the entity; the order of the roots decides.
     let report = walk_files(&[dir.path().join("b.yaml"), dir.path().join("a.yaml")]);
     assert_eq!(report.entities.len(), 1);
+    assert_eq!(report.entities[0].validated.entity.metadata.name, "Shared");
     let found = lines(&report, dir.path());
     assert_eq!(found.len(), 1);
     assert!(
         found[0].starts_with(
-            "b.yaml:1:1: error: metadata.name: entity component:default/shared is already defined at "
+            "a.yaml:1:1: error: metadata.name: entity component:default/shared is already defined at "
         ),
         "{}",
         found[0]
