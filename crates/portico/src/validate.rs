@@ -19,7 +19,8 @@ use crate::fetch::CliReader;
 /// Arguments of `portico validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// Files, directories (searched recursively for YAML descriptors) or glob patterns.
+    /// Files, directories (searched recursively for YAML descriptors), glob patterns, or
+    /// http(s) URLs (with --fetch).
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<String>,
     /// Output format.
@@ -90,7 +91,11 @@ fn collect_roots(paths: &[String]) -> (Vec<Target>, Vec<String>) {
     let mut errors = Vec::new();
     for arg in paths {
         let path = Path::new(arg);
-        if path.is_dir() {
+        if let Ok(url) = url::Url::parse(arg)
+            && matches!(url.scheme(), "http" | "https")
+        {
+            roots.push(Target::Url(url));
+        } else if path.is_dir() {
             roots.extend(descriptors_in(path).into_iter().map(Target::File));
         } else if path.exists() || !is_glob(arg) {
             // A missing file is reported by the walk as unreadable (exit 1), not a usage error.

@@ -118,3 +118,63 @@ fn usage_errors_exit_2_and_unreadable_files_exit_1() {
     assert_eq!(output.status.code(), Some(1));
     assert!(stdout(&output).contains("does not exist"));
 }
+
+#[test]
+fn fetch_reads_url_locations_and_placeholders_from_a_real_server() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("team/apis")).unwrap();
+    std::fs::write(
+        dir.path().join("team/catalog-info.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata: {name: team}\nspec:\n  type: url\n  targets: [./apis/api.yaml, ./apis/missing.yaml]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("team/apis/api.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: API\nmetadata: {name: orders}\nspec:\n  type: openapi\n  lifecycle: production\n  owner: team-a\n  definition:\n    $text: ./orders.oas.yaml\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("team/apis/orders.oas.yaml"),
+        "openapi: 3.0.0\n",
+    )
+    .unwrap();
+    let server = portico_testkit::static_http::StaticServer::start(dir.path()).unwrap();
+    let root = server.url("/team/catalog-info.yaml");
+
+    let output = portico(&["validate", "--fetch", &root]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{root}:6:30: error: spec.targets[1]: location target {} does not exist",
+            server.url("/team/apis/missing.yaml")
+        )),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(
+            "2 valid entities in 2 files (1 API, 1 Location); 0 invalid; 1 error, 0 warnings\n"
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        server.requests(),
+        [
+            "/team/catalog-info.yaml",
+            "/team/apis/api.yaml",
+            "/team/apis/missing.yaml",
+            "/team/apis/orders.oas.yaml"
+        ]
+    );
+
+    // Without --fetch nothing is requested and the URL is reported as not fetched.
+    let before = server.requests().len();
+    let output = portico(&["validate", &root]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stdout(&output).contains("was not fetched"),
+        "{}",
+        stdout(&output)
+    );
+    assert_eq!(server.requests().len(), before);
+}
