@@ -11,6 +11,7 @@ pub mod kinds;
 pub mod path;
 pub mod relations;
 pub mod source;
+pub mod stitch;
 pub mod validate;
 pub mod yaml;
 

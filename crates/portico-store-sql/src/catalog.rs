@@ -1,0 +1,834 @@
+//! [`CatalogStore`] on SQL: applying processed sources, orphan handling, deferred stitching,
+//! leases and lookups. Each public operation is one transaction.
+
+use std::collections::{BTreeSet, HashSet};
+
+use portico_store::{
+    ApplyOutcome, CatalogStore, ErrorItem, LocationOrigin, LocationRecord, NewLocation,
+    OrphanStrategy, Removal, SourceRecord, SourceUpdate, StitchInput, Stitcher, StoreError,
+    StoreResult, StoredEntity,
+};
+use sqlx::any::AnyRow;
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
+
+use crate::{Dialect, SqlStore, database_error};
+
+type Tx = Transaction<'static, Any>;
+
+const SOURCE_COLUMNS: &str =
+    "source_key, location_id, parent_key, named_by, content_hash, errors, next_refresh_at";
+
+fn errors_json(errors: &[ErrorItem]) -> String {
+    serde_json::to_string(errors).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn parse_errors(text: &str) -> StoreResult<Vec<ErrorItem>> {
+    serde_json::from_str(text).map_err(|err| StoreError::Corrupt(format!("errors column: {err}")))
+}
+
+fn location_from_row(row: &AnyRow) -> StoreResult<LocationRecord> {
+    let origin: String = row.try_get("origin").map_err(database_error)?;
+    Ok(LocationRecord {
+        id: row.try_get("id").map_err(database_error)?,
+        location_type: row.try_get("type").map_err(database_error)?,
+        target: row.try_get("target").map_err(database_error)?,
+        origin: LocationOrigin::parse(&origin)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown location origin {origin:?}")))?,
+    })
+}
+
+fn source_from_row(row: &AnyRow) -> StoreResult<SourceRecord> {
+    let errors: String = row.try_get("errors").map_err(database_error)?;
+    Ok(SourceRecord {
+        key: row.try_get("source_key").map_err(database_error)?,
+        location_id: row.try_get("location_id").map_err(database_error)?,
+        parent_key: row.try_get("parent_key").map_err(database_error)?,
+        named_by: row.try_get("named_by").map_err(database_error)?,
+        content_hash: row.try_get("content_hash").map_err(database_error)?,
+        errors: parse_errors(&errors)?,
+        next_refresh_at: row.try_get("next_refresh_at").map_err(database_error)?,
+    })
+}
+
+fn stored_from_row(row: &AnyRow) -> StoreResult<StoredEntity> {
+    Ok(StoredEntity {
+        entity_ref: row.try_get("entity_ref").map_err(database_error)?,
+        uid: row.try_get("uid").map_err(database_error)?,
+        final_json: row.try_get("final_json").map_err(database_error)?,
+        etag: row.try_get("etag").map_err(database_error)?,
+    })
+}
+
+/// Marks entities for stitching (refs that do not exist are ignored).
+async fn mark_for_stitch(tx: &mut Tx, refs: &BTreeSet<String>) -> StoreResult<()> {
+    for entity_ref in refs {
+        sqlx::query(
+            "UPDATE entities SET stitch_pending = 1, stitch_ticket = stitch_ticket + 1 WHERE entity_ref = $1",
+        )
+        .bind(entity_ref)
+        .execute(&mut **tx)
+        .await
+        .map_err(database_error)?;
+    }
+    Ok(())
+}
+
+/// Both ends of the relations an entity originated.
+async fn relation_endpoints(
+    tx: &mut Tx,
+    originating_ref: &str,
+    into: &mut BTreeSet<String>,
+) -> StoreResult<()> {
+    let rows =
+        sqlx::query("SELECT source_ref, target_ref FROM relations WHERE originating_ref = $1")
+            .bind(originating_ref)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(database_error)?;
+    for row in rows {
+        into.insert(row.try_get("source_ref").map_err(database_error)?);
+        into.insert(row.try_get("target_ref").map_err(database_error)?);
+    }
+    Ok(())
+}
+
+/// Deletes an entity and the relations it originated; the other ends go into `affected`.
+async fn delete_entity_row(
+    tx: &mut Tx,
+    entity_ref: &str,
+    affected: &mut BTreeSet<String>,
+) -> StoreResult<()> {
+    relation_endpoints(tx, entity_ref, affected).await?;
+    sqlx::query("DELETE FROM relations WHERE originating_ref = $1")
+        .bind(entity_ref)
+        .execute(&mut **tx)
+        .await
+        .map_err(database_error)?;
+    sqlx::query("DELETE FROM entities WHERE entity_ref = $1")
+        .bind(entity_ref)
+        .execute(&mut **tx)
+        .await
+        .map_err(database_error)?;
+    affected.remove(entity_ref);
+    Ok(())
+}
+
+/// Entities no location emits any more: orphaned or deleted, per strategy.
+async fn retire_entities(
+    tx: &mut Tx,
+    refs: &[String],
+    strategy: OrphanStrategy,
+    affected: &mut BTreeSet<String>,
+    removed: &mut Vec<String>,
+) -> StoreResult<()> {
+    for entity_ref in refs {
+        match strategy {
+            OrphanStrategy::Keep => {
+                sqlx::query("UPDATE entities SET orphan = 1 WHERE entity_ref = $1 AND orphan = 0")
+                    .bind(entity_ref)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(database_error)?;
+                affected.insert(entity_ref.clone());
+            }
+            OrphanStrategy::Delete => {
+                delete_entity_row(tx, entity_ref, affected).await?;
+                removed.push(entity_ref.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Removes a source and everything below it; their entities are retired per strategy.
+async fn remove_source_tree(
+    tx: &mut Tx,
+    key: &str,
+    strategy: OrphanStrategy,
+    affected: &mut BTreeSet<String>,
+    removed: &mut Vec<String>,
+) -> StoreResult<()> {
+    let mut pending = vec![key.to_owned()];
+    let mut seen = HashSet::new();
+    while let Some(key) = pending.pop() {
+        if !seen.insert(key.clone()) {
+            continue;
+        }
+        let children = sqlx::query("SELECT source_key FROM sources WHERE parent_key = $1")
+            .bind(&key)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(database_error)?;
+        for row in children {
+            pending.push(row.try_get("source_key").map_err(database_error)?);
+        }
+        let refs: Vec<String> =
+            sqlx::query("SELECT entity_ref FROM entities WHERE source_key = $1 AND orphan = 0")
+                .bind(&key)
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(database_error)?
+                .iter()
+                .map(|row| row.try_get("entity_ref"))
+                .collect::<Result<_, _>>()
+                .map_err(database_error)?;
+        retire_entities(tx, &refs, strategy, affected, removed).await?;
+        if let Some(named_by) = sqlx::query("SELECT named_by FROM sources WHERE source_key = $1")
+            .bind(&key)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(database_error)?
+            .and_then(|row| row.try_get::<Option<String>, _>("named_by").ok().flatten())
+        {
+            affected.insert(named_by);
+        }
+        sqlx::query("DELETE FROM sources WHERE source_key = $1")
+            .bind(&key)
+            .execute(&mut **tx)
+            .await
+            .map_err(database_error)?;
+    }
+    Ok(())
+}
+
+/// Whether `candidate` is `key` or one of its ancestors (a location cycle).
+async fn is_ancestor(tx: &mut Tx, key: &str, candidate: &str) -> StoreResult<bool> {
+    let mut current = Some(key.to_owned());
+    let mut steps = 0;
+    while let Some(key) = current {
+        if key == candidate {
+            return Ok(true);
+        }
+        steps += 1;
+        if steps > 10_000 {
+            // A corrupt parent chain; refuse to follow it further.
+            return Ok(true);
+        }
+        current = sqlx::query("SELECT parent_key FROM sources WHERE source_key = $1")
+            .bind(&key)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(database_error)?
+            .and_then(|row| {
+                row.try_get::<Option<String>, _>("parent_key")
+                    .ok()
+                    .flatten()
+            });
+    }
+    Ok(false)
+}
+
+async fn apply_in(
+    tx: &mut Tx,
+    update: SourceUpdate,
+    strategy: OrphanStrategy,
+) -> StoreResult<ApplyOutcome> {
+    let mut outcome = ApplyOutcome::default();
+    let Some(source) = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {SOURCE_COLUMNS} FROM sources WHERE source_key = $1"
+    )))
+    .bind(&update.key)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(database_error)?
+    else {
+        // The location was unregistered while the source was being processed.
+        return Ok(outcome);
+    };
+    let source = source_from_row(&source)?;
+    let mut affected = BTreeSet::new();
+
+    if !update.read_errors.is_empty() {
+        // A source that cannot be read keeps everything it produced; the error is shown.
+        let text = errors_json(&update.read_errors);
+        sqlx::query(
+            "UPDATE entities SET errors = $1 WHERE source_key = $2 AND orphan = 0 AND errors <> $1",
+        )
+        .bind(&text)
+        .bind(&update.key)
+        .execute(&mut **tx)
+        .await
+        .map_err(database_error)?;
+        let refs = sqlx::query("SELECT entity_ref FROM entities WHERE source_key = $1")
+            .bind(&update.key)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(database_error)?;
+        for row in refs {
+            affected.insert(row.try_get("entity_ref").map_err(database_error)?);
+        }
+        if source.errors != update.read_errors
+            && let Some(named_by) = &source.named_by
+        {
+            affected.insert(named_by.clone());
+        }
+        sqlx::query(
+            "UPDATE sources SET errors = $1, next_refresh_at = $2, lease_owner = NULL, lease_until = NULL WHERE source_key = $3",
+        )
+        .bind(&text)
+        .bind(update.next_refresh_at)
+        .bind(&update.key)
+        .execute(&mut **tx)
+        .await
+        .map_err(database_error)?;
+        outcome.changed = source.errors != update.read_errors;
+        mark_for_stitch(tx, &affected).await?;
+        return Ok(outcome);
+    }
+
+    let mut source_errors = update.source_errors.clone();
+    let previously: Vec<String> =
+        sqlx::query("SELECT entity_ref FROM entities WHERE source_key = $1 AND orphan = 0")
+            .bind(&update.key)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(database_error)?
+            .iter()
+            .map(|row| row.try_get("entity_ref"))
+            .collect::<Result<_, _>>()
+            .map_err(database_error)?;
+    let mut kept: HashSet<String> = HashSet::new();
+
+    for entity in &update.entities {
+        let existing = sqlx::query(
+            "SELECT source_key, orphan, input_hash, errors FROM entities WHERE entity_ref = $1",
+        )
+        .bind(&entity.entity_ref)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(database_error)?;
+        match existing {
+            None => {
+                sqlx::query(
+                    "INSERT INTO entities (entity_ref, uid, source_key, location_id, input_hash, entity_json) VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(&entity.entity_ref)
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(&update.key)
+                .bind(&source.location_id)
+                .bind(&entity.input_hash)
+                .bind(&entity.entity_json)
+                .execute(&mut **tx)
+                .await
+                .map_err(database_error)?;
+            }
+            Some(row) => {
+                let owner: String = row.try_get("source_key").map_err(database_error)?;
+                let orphan: i64 = row.try_get("orphan").map_err(database_error)?;
+                let hash: String = row.try_get("input_hash").map_err(database_error)?;
+                let errors: String = row.try_get("errors").map_err(database_error)?;
+                if owner != update.key && orphan == 0 {
+                    outcome
+                        .conflicts
+                        .push((entity.entity_ref.clone(), owner.clone()));
+                    source_errors.push(ErrorItem {
+                        name: "ConflictError".to_owned(),
+                        message: format!(
+                            "entity {} is already provided by {owner}; an entity can come from only one location, so this definition is ignored",
+                            entity.entity_ref
+                        ),
+                    });
+                    continue;
+                }
+                kept.insert(entity.entity_ref.clone());
+                if owner == update.key && orphan == 0 && hash == entity.input_hash && errors == "[]"
+                {
+                    continue; // unchanged: no write
+                }
+                relation_endpoints(tx, &entity.entity_ref, &mut affected).await?;
+                sqlx::query("DELETE FROM relations WHERE originating_ref = $1")
+                    .bind(&entity.entity_ref)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(database_error)?;
+                sqlx::query(
+                    "UPDATE entities SET source_key = $1, location_id = $2, input_hash = $3, entity_json = $4, errors = '[]', orphan = 0 WHERE entity_ref = $5",
+                )
+                .bind(&update.key)
+                .bind(&source.location_id)
+                .bind(&entity.input_hash)
+                .bind(&entity.entity_json)
+                .bind(&entity.entity_ref)
+                .execute(&mut **tx)
+                .await
+                .map_err(database_error)?;
+            }
+        }
+        kept.insert(entity.entity_ref.clone());
+        outcome.changed = true;
+        affected.insert(entity.entity_ref.clone());
+        for relation in &entity.relations {
+            sqlx::query(
+                "INSERT INTO relations (originating_ref, source_ref, type, target_ref) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(&entity.entity_ref)
+            .bind(&relation.source_ref)
+            .bind(&relation.relation_type)
+            .bind(&relation.target_ref)
+            .execute(&mut **tx)
+            .await
+            .map_err(database_error)?;
+            affected.insert(relation.source_ref.clone());
+            affected.insert(relation.target_ref.clone());
+        }
+    }
+
+    for (entity_ref, errors) in &update.failed {
+        let owned =
+            sqlx::query("SELECT errors FROM entities WHERE entity_ref = $1 AND source_key = $2")
+                .bind(entity_ref)
+                .bind(&update.key)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(database_error)?;
+        match owned {
+            Some(row) => {
+                kept.insert(entity_ref.clone());
+                let text = errors_json(errors);
+                let old: String = row.try_get("errors").map_err(database_error)?;
+                if old != text {
+                    sqlx::query(
+                        "UPDATE entities SET errors = $1, orphan = 0 WHERE entity_ref = $2",
+                    )
+                    .bind(&text)
+                    .bind(entity_ref)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(database_error)?;
+                    affected.insert(entity_ref.clone());
+                    outcome.changed = true;
+                }
+            }
+            // Never valid here: nothing to keep, so the errors belong to the source.
+            None => source_errors.extend(errors.iter().cloned()),
+        }
+    }
+
+    let vanished: Vec<String> = previously
+        .into_iter()
+        .filter(|r| !kept.contains(r))
+        .collect();
+    if !vanished.is_empty() {
+        outcome.changed = true;
+        retire_entities(tx, &vanished, strategy, &mut affected, &mut outcome.removed).await?;
+    }
+
+    let existing_children: Vec<String> =
+        sqlx::query("SELECT source_key FROM sources WHERE parent_key = $1")
+            .bind(&update.key)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(database_error)?
+            .iter()
+            .map(|row| row.try_get("source_key"))
+            .collect::<Result<_, _>>()
+            .map_err(database_error)?;
+    let mut wanted = HashSet::new();
+    for child in &update.children {
+        wanted.insert(child.key.clone());
+        if existing_children.contains(&child.key) {
+            continue;
+        }
+        if is_ancestor(tx, &update.key, &child.key).await? {
+            source_errors.push(ErrorItem {
+                name: "InputError".to_owned(),
+                message: format!(
+                    "location cycle: {} leads back to {}; remove that target from {}",
+                    update.key, child.key, child.named_by
+                ),
+            });
+            continue;
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO sources (source_key, location_id, parent_key, named_by, next_refresh_at) VALUES ($1, $2, $3, $4, 0) ON CONFLICT (source_key) DO NOTHING",
+        )
+        .bind(&child.key)
+        .bind(&source.location_id)
+        .bind(&update.key)
+        .bind(&child.named_by)
+        .execute(&mut **tx)
+        .await
+        .map_err(database_error)?;
+        if inserted.rows_affected() > 0 {
+            outcome.new_children.push(child.key.clone());
+            outcome.changed = true;
+        }
+    }
+    for child in existing_children.iter().filter(|c| !wanted.contains(*c)) {
+        outcome.changed = true;
+        remove_source_tree(tx, child, strategy, &mut affected, &mut outcome.removed).await?;
+    }
+
+    if source.errors != source_errors {
+        outcome.changed = true;
+        if let Some(named_by) = &source.named_by {
+            affected.insert(named_by.clone());
+        }
+    }
+    sqlx::query(
+        "UPDATE sources SET content_hash = $1, errors = $2, next_refresh_at = $3, lease_owner = NULL, lease_until = NULL WHERE source_key = $4",
+    )
+    .bind(&update.content_hash)
+    .bind(errors_json(&source_errors))
+    .bind(update.next_refresh_at)
+    .bind(&update.key)
+    .execute(&mut **tx)
+    .await
+    .map_err(database_error)?;
+    mark_for_stitch(tx, &affected).await?;
+    Ok(outcome)
+}
+
+impl SqlStore {
+    async fn begin(&self) -> StoreResult<Tx> {
+        self.pool.begin().await.map_err(database_error)
+    }
+}
+
+impl CatalogStore for SqlStore {
+    async fn add_location(&self, location: NewLocation) -> StoreResult<LocationRecord> {
+        let mut tx = self.begin().await?;
+        let exists = sqlx::query("SELECT id FROM locations WHERE type = $1 AND target = $2")
+            .bind(&location.location_type)
+            .bind(&location.target)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(database_error)?;
+        if exists.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "Location {}:{} already exists",
+                location.location_type, location.target
+            )));
+        }
+        sqlx::query("INSERT INTO locations (id, type, target, origin, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&location.id)
+            .bind(&location.location_type)
+            .bind(&location.target)
+            .bind(location.origin.as_str())
+            .bind(location.now)
+            .execute(&mut *tx)
+            .await
+            .map_err(database_error)?;
+        let record = LocationRecord {
+            id: location.id,
+            location_type: location.location_type,
+            target: location.target,
+            origin: location.origin,
+        };
+        sqlx::query(
+            "INSERT INTO sources (source_key, location_id, next_refresh_at) VALUES ($1, $2, 0)",
+        )
+        .bind(record.source_key())
+        .bind(&record.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(database_error)?;
+        tx.commit().await.map_err(database_error)?;
+        Ok(record)
+    }
+
+    async fn locations(&self) -> StoreResult<Vec<LocationRecord>> {
+        sqlx::query("SELECT id, type, target, origin FROM locations ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database_error)?
+            .iter()
+            .map(location_from_row)
+            .collect()
+    }
+
+    async fn location(&self, id: &str) -> StoreResult<Option<LocationRecord>> {
+        sqlx::query("SELECT id, type, target, origin FROM locations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(database_error)?
+            .as_ref()
+            .map(location_from_row)
+            .transpose()
+    }
+
+    async fn remove_location(&self, id: &str) -> StoreResult<Removal> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query("DELETE FROM locations WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(database_error)?;
+        if found.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!(
+                "Found no location with ID {id}"
+            )));
+        }
+        let mut affected = BTreeSet::new();
+        let mut removal = Removal::default();
+        let refs: Vec<String> =
+            sqlx::query("SELECT entity_ref FROM entities WHERE location_id = $1")
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(database_error)?
+                .iter()
+                .map(|row| row.try_get("entity_ref"))
+                .collect::<Result<_, _>>()
+                .map_err(database_error)?;
+        for entity_ref in refs {
+            delete_entity_row(&mut tx, &entity_ref, &mut affected).await?;
+            removal.removed.push(entity_ref);
+        }
+        for entity_ref in &removal.removed {
+            affected.remove(entity_ref);
+        }
+        sqlx::query("DELETE FROM sources WHERE location_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(database_error)?;
+        mark_for_stitch(&mut tx, &affected).await?;
+        tx.commit().await.map_err(database_error)?;
+        Ok(removal)
+    }
+
+    async fn source(&self, key: &str) -> StoreResult<Option<SourceRecord>> {
+        sqlx::query(AssertSqlSafe(format!(
+            "SELECT {SOURCE_COLUMNS} FROM sources WHERE source_key = $1"
+        )))
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database_error)?
+        .as_ref()
+        .map(source_from_row)
+        .transpose()
+    }
+
+    async fn apply_source(
+        &self,
+        update: SourceUpdate,
+        strategy: OrphanStrategy,
+    ) -> StoreResult<ApplyOutcome> {
+        let mut tx = self.begin().await?;
+        let outcome = apply_in(&mut tx, update, strategy).await?;
+        tx.commit().await.map_err(database_error)?;
+        Ok(outcome)
+    }
+
+    async fn stitch_pending(
+        &self,
+        stitcher: &dyn Stitcher,
+        limit: usize,
+    ) -> StoreResult<Vec<StoredEntity>> {
+        let mut tx = self.begin().await?;
+        let rows = sqlx::query(
+            "SELECT entity_ref, uid, entity_json, errors, orphan, etag, stitch_ticket FROM entities WHERE stitch_pending = 1 ORDER BY entity_ref LIMIT $1",
+        )
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(database_error)?;
+        let mut stitched = Vec::new();
+        for row in rows {
+            let entity_ref: String = row.try_get("entity_ref").map_err(database_error)?;
+            let uid: String = row.try_get("uid").map_err(database_error)?;
+            let entity_json: String = row.try_get("entity_json").map_err(database_error)?;
+            let mut errors =
+                parse_errors(&row.try_get::<String, _>("errors").map_err(database_error)?)?;
+            let orphan: i64 = row.try_get("orphan").map_err(database_error)?;
+            let old_etag: String = row.try_get("etag").map_err(database_error)?;
+            let ticket: i64 = row.try_get("stitch_ticket").map_err(database_error)?;
+            let relations: Vec<(String, String)> = sqlx::query(
+                "SELECT DISTINCT type, target_ref FROM relations WHERE source_ref = $1 ORDER BY type, target_ref",
+            )
+            .bind(&entity_ref)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(database_error)?
+            .iter()
+            .map(|r| Ok((r.try_get("type")?, r.try_get("target_ref")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(database_error)?;
+            // Problems of the files this entity (a Location) points at show on it.
+            let named =
+                sqlx::query("SELECT errors FROM sources WHERE named_by = $1 ORDER BY source_key")
+                    .bind(&entity_ref)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
+            for source in named {
+                errors.extend(parse_errors(
+                    &source
+                        .try_get::<String, _>("errors")
+                        .map_err(database_error)?,
+                )?);
+            }
+            let (final_json, etag) = stitcher.stitch(&StitchInput {
+                entity_json: &entity_json,
+                uid: &uid,
+                relations: &relations,
+                errors: &errors,
+                orphan: orphan != 0,
+            });
+            let changed = etag != old_etag;
+            // The ticket check leaves the entity marked if it was marked again meanwhile.
+            let updated = if changed {
+                sqlx::query(
+                    "UPDATE entities SET final_json = $1, etag = $2, stitch_pending = 0 WHERE entity_ref = $3 AND stitch_ticket = $4",
+                )
+                .bind(&final_json)
+                .bind(&etag)
+                .bind(&entity_ref)
+                .bind(ticket)
+            } else {
+                sqlx::query(
+                    "UPDATE entities SET stitch_pending = 0 WHERE entity_ref = $1 AND stitch_ticket = $2",
+                )
+                .bind(&entity_ref)
+                .bind(ticket)
+            }
+            .execute(&mut *tx)
+            .await
+            .map_err(database_error)?;
+            if updated.rows_affected() > 0 && changed {
+                stitched.push(StoredEntity {
+                    entity_ref,
+                    uid,
+                    final_json,
+                    etag,
+                });
+            }
+        }
+        tx.commit().await.map_err(database_error)?;
+        Ok(stitched)
+    }
+
+    async fn reschedule_source(&self, key: &str, next_refresh_at: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE sources SET next_refresh_at = $1, lease_owner = NULL, lease_until = NULL WHERE source_key = $2",
+        )
+        .bind(next_refresh_at)
+        .bind(key)
+        .execute(&self.pool)
+        .await
+        .map_err(database_error)?;
+        Ok(())
+    }
+
+    async fn claim_due_sources(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<SourceRecord>> {
+        let lock = match self.dialect {
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+            // SQLite has one writer at a time: the update below is atomic as it is.
+            Dialect::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE sources SET lease_owner = $1, lease_until = $2 WHERE source_key IN \
+             (SELECT source_key FROM sources WHERE next_refresh_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \
+             ORDER BY next_refresh_at, source_key LIMIT $4{lock}) RETURNING {SOURCE_COLUMNS}"
+        );
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(owner)
+            .bind(now.saturating_add(lease_ms))
+            .bind(now)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database_error)?
+            .iter()
+            .map(source_from_row)
+            .collect()
+    }
+
+    async fn request_refresh(&self, entity_ref: &str, now: i64) -> StoreResult<bool> {
+        let updated = sqlx::query(
+            "UPDATE sources SET next_refresh_at = $1 WHERE source_key = (SELECT source_key FROM entities WHERE entity_ref = $2)",
+        )
+        .bind(now)
+        .bind(entity_ref)
+        .execute(&self.pool)
+        .await
+        .map_err(database_error)?;
+        Ok(updated.rows_affected() > 0)
+    }
+
+    async fn final_entities(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> StoreResult<Vec<StoredEntity>> {
+        sqlx::query(
+            "SELECT entity_ref, uid, final_json, etag FROM entities WHERE etag <> '' AND entity_ref > $1 ORDER BY entity_ref LIMIT $2",
+        )
+        .bind(after.unwrap_or(""))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database_error)?
+        .iter()
+        .map(stored_from_row)
+        .collect()
+    }
+
+    async fn final_entity(&self, entity_ref: &str) -> StoreResult<Option<StoredEntity>> {
+        sqlx::query("SELECT entity_ref, uid, final_json, etag FROM entities WHERE entity_ref = $1 AND etag <> ''")
+            .bind(entity_ref)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(database_error)?
+            .as_ref()
+            .map(stored_from_row)
+            .transpose()
+    }
+
+    async fn delete_entity(&self, uid: &str) -> StoreResult<Option<Removal>> {
+        let mut tx = self.begin().await?;
+        let Some(row) = sqlx::query("SELECT entity_ref FROM entities WHERE uid = $1")
+            .bind(uid)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(database_error)?
+        else {
+            return Ok(None);
+        };
+        let entity_ref: String = row.try_get("entity_ref").map_err(database_error)?;
+        let mut affected = BTreeSet::new();
+        delete_entity_row(&mut tx, &entity_ref, &mut affected).await?;
+        mark_for_stitch(&mut tx, &affected).await?;
+        tx.commit().await.map_err(database_error)?;
+        Ok(Some(Removal {
+            removed: vec![entity_ref],
+        }))
+    }
+
+    async fn entity_origin(
+        &self,
+        entity_ref: &str,
+    ) -> StoreResult<Option<(LocationRecord, String)>> {
+        let row = sqlx::query(
+            "SELECT l.id, l.type, l.target, l.origin, e.source_key FROM entities e JOIN locations l ON l.id = e.location_id WHERE e.entity_ref = $1",
+        )
+        .bind(entity_ref)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database_error)?;
+        row.map(|row| {
+            Ok((
+                location_from_row(&row)?,
+                row.try_get("source_key").map_err(database_error)?,
+            ))
+        })
+        .transpose()
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(database_error)?;
+        Ok(())
+    }
+}

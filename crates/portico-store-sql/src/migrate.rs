@@ -1,0 +1,78 @@
+//! Versioned schema migrations, one list per dialect, applied in order at connect inside a
+//! transaction each. A database that records a version this binary does not know (written by a
+//! newer Portico) is refused rather than used.
+
+use portico_store::{StoreError, StoreResult};
+use sqlx::{AnyPool, Row};
+
+use crate::{Dialect, database_error};
+
+/// One migration: its version, a description and the SQL per dialect.
+struct Migration {
+    version: i64,
+    description: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "catalog: locations, sources, entities, relations",
+    sqlite: include_str!("../migrations/sqlite/0001_catalog.sql"),
+    postgres: include_str!("../migrations/postgres/0001_catalog.sql"),
+}];
+
+/// The newest schema version this binary knows.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Applies every migration the database has not seen yet.
+pub(crate) async fn run(pool: &AnyPool, dialect: Dialect) -> StoreResult<()> {
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS portico_schema (version BIGINT PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    )
+    .execute(pool)
+    .await
+    .map_err(database_error)?;
+    let applied: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM portico_schema")
+        .fetch_one(pool)
+        .await
+        .and_then(|row| row.try_get::<i64, _>("v"))
+        .map_err(database_error)?;
+    if applied > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew(format!(
+            "the database has schema version {applied}, but this Portico knows versions up to {SCHEMA_VERSION}; it was written by a newer Portico — upgrade Portico or point it at another database"
+        )));
+    }
+    for migration in MIGRATIONS.iter().filter(|m| m.version > applied) {
+        let sql = match dialect {
+            Dialect::Sqlite => migration.sqlite,
+            Dialect::Postgres => migration.postgres,
+        };
+        let mut tx = pool.begin().await.map_err(database_error)?;
+        sqlx::raw_sql(sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(database_error)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        // A concurrent process that migrated first makes this insert fail: the transaction rolls
+        // back and the schema is already current.
+        let recorded = sqlx::query(
+            "INSERT INTO portico_schema (version, description, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(migration.version)
+        .bind(migration.description)
+        .bind(now)
+        .execute(&mut *tx)
+        .await;
+        match recorded {
+            Ok(_) => tx.commit().await.map_err(database_error)?,
+            Err(err) => {
+                tx.rollback().await.map_err(database_error)?;
+                return Err(database_error(err));
+            }
+        }
+    }
+    Ok(())
+}

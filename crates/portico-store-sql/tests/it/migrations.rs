@@ -1,0 +1,65 @@
+//! Migrations: idempotent on reopen, and a database from a newer Portico is refused with a
+//! message that says what to do.
+
+use portico_store::{CatalogStore, StoreError};
+use portico_store_sql::{SCHEMA_VERSION, SqlStore};
+
+#[tokio::test]
+async fn reopening_keeps_data_and_does_not_migrate_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data/portico.db");
+    let store = SqlStore::open_sqlite(&path).await.unwrap();
+    store
+        .add_location(portico_store::NewLocation {
+            id: "l1".to_owned(),
+            location_type: "file".to_owned(),
+            target: "/x.yaml".to_owned(),
+            origin: portico_store::LocationOrigin::Config,
+            now: 1,
+        })
+        .await
+        .unwrap();
+    store.close().await;
+    let store = SqlStore::open_sqlite(&path).await.unwrap();
+    assert_eq!(store.locations().await.unwrap().len(), 1);
+    store.close().await;
+}
+
+#[tokio::test]
+async fn newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("portico.db");
+    let store = SqlStore::open_sqlite(&path).await.unwrap();
+    store.close().await;
+    {
+        let url = format!("sqlite://{}", path.display());
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO portico_schema (version, description, applied_at) VALUES ($1, 'from the future', 0)")
+            .bind(SCHEMA_VERSION + 1)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    match SqlStore::open_sqlite(&path).await {
+        Err(StoreError::SchemaTooNew(message)) => {
+            assert!(
+                message.contains(&format!("schema version {}", SCHEMA_VERSION + 1)),
+                "{message}"
+            );
+            assert!(message.contains("upgrade Portico"), "{message}");
+        }
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn unsupported_url_is_a_clear_error() {
+    let err = SqlStore::connect("mysql://localhost/x").await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("use sqlite://<path> or postgres://"),
+        "{err}"
+    );
+}

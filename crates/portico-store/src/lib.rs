@@ -1,0 +1,147 @@
+//! Storage traits for Portico: what the catalog engine needs from a database, as plain records
+//! and one trait, [`CatalogStore`]. Implementations live in `portico-store-sql` (SQLite and
+//! PostgreSQL); the [`conformance`] suite (feature `testkit`) runs the same checks on each.
+//!
+//! The unit of work is a **source**: one file or URL that a location points at, or the virtual
+//! source of a registered location. Processing a source yields entities, relations and child
+//! sources, applied by [`CatalogStore::apply_source`] in one transaction. Every entity whose
+//! final form may have changed (its own input, or a relation to it) is marked for stitching;
+//! [`CatalogStore::stitch_pending`] then builds the final entities, once per entity however
+//! many sources touched it (Backstage's deferred stitching, for the same reason: a group that
+//! owns a thousand components is stitched once, not a thousand times).
+
+mod error;
+mod records;
+
+#[cfg(feature = "testkit")]
+pub mod conformance;
+
+use std::future::Future;
+
+pub use error::StoreError;
+pub use records::{
+    ApplyOutcome, ChildSource, EntityInput, ErrorItem, LocationOrigin, LocationRecord, NewLocation,
+    OrphanStrategy, RelationRow, Removal, SourceRecord, SourceUpdate, StoredEntity,
+};
+
+/// Result of a store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Produces the final (stitched) entity from what the store holds about it.
+///
+/// The store calls this inside its transaction for every entity whose inputs changed; the
+/// catalog engine supplies the implementation, so stitching rules stay out of SQL.
+pub trait Stitcher: Send + Sync {
+    /// The final entity's JSON text and its etag.
+    fn stitch(&self, input: &StitchInput<'_>) -> (String, String);
+}
+
+/// Everything that goes into a final entity.
+#[derive(Debug)]
+pub struct StitchInput<'a> {
+    /// The validated entity as processed, JSON text.
+    pub entity_json: &'a str,
+    /// Its stable unique id.
+    pub uid: &'a str,
+    /// Relations whose source is this entity: `(type, target_ref)`, sorted and deduplicated.
+    pub relations: &'a [(String, String)],
+    /// Processing errors to show in `status.items`.
+    pub errors: &'a [ErrorItem],
+    /// Whether no location emits the entity any more.
+    pub orphan: bool,
+}
+
+/// The catalog's storage. Every method is one transaction.
+pub trait CatalogStore: Send + Sync + 'static {
+    /// Registers a location and its virtual source (due now). Fails with
+    /// [`StoreError::Conflict`] when the same type and target are registered already.
+    fn add_location(
+        &self,
+        location: NewLocation,
+    ) -> impl Future<Output = StoreResult<LocationRecord>> + Send;
+
+    /// All registered locations, oldest first.
+    fn locations(&self) -> impl Future<Output = StoreResult<Vec<LocationRecord>>> + Send;
+
+    /// One location.
+    fn location(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = StoreResult<Option<LocationRecord>>> + Send;
+
+    /// Unregisters a location: its sources and every entity they produced are deleted, and the
+    /// entities they related to are marked for stitching.
+    fn remove_location(&self, id: &str) -> impl Future<Output = StoreResult<Removal>> + Send;
+
+    /// One source.
+    fn source(&self, key: &str) -> impl Future<Output = StoreResult<Option<SourceRecord>>> + Send;
+
+    /// Applies the result of processing one source (see [`SourceUpdate`]) and releases its lease.
+    fn apply_source(
+        &self,
+        update: SourceUpdate,
+        strategy: OrphanStrategy,
+    ) -> impl Future<Output = StoreResult<ApplyOutcome>> + Send;
+
+    /// Stitches up to `limit` entities marked for stitching and returns those whose final form
+    /// changed. Safe with several processes: an entity marked again while it was being stitched
+    /// stays marked.
+    fn stitch_pending(
+        &self,
+        stitcher: &dyn Stitcher,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<StoredEntity>>> + Send;
+
+    /// Sets when a source is next due and releases its lease, without other changes (used when
+    /// its content did not change).
+    fn reschedule_source(
+        &self,
+        key: &str,
+        next_refresh_at: i64,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Leases up to `limit` sources that are due at `now` and not leased by anyone else, for
+    /// `lease_ms`. Safe with several processes on one database.
+    fn claim_due_sources(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_ms: i64,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<SourceRecord>>> + Send;
+
+    /// Makes the source that produced `entity_ref` due at `now`; false if no such entity.
+    fn request_refresh(
+        &self,
+        entity_ref: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Final entities ordered by ref, after `after` (exclusive), at most `limit`: for loading
+    /// the read model at start.
+    fn final_entities(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<StoredEntity>>> + Send;
+
+    /// One final entity by ref.
+    fn final_entity(
+        &self,
+        entity_ref: &str,
+    ) -> impl Future<Output = StoreResult<Option<StoredEntity>>> + Send;
+
+    /// Deletes one entity by uid (its location may emit it again on the next refresh), and
+    /// marks the entities it related to for stitching.
+    fn delete_entity(&self, uid: &str)
+    -> impl Future<Output = StoreResult<Option<Removal>>> + Send;
+
+    /// The registered location an entity came from, and the key of its source.
+    fn entity_origin(
+        &self,
+        entity_ref: &str,
+    ) -> impl Future<Output = StoreResult<Option<(LocationRecord, String)>>> + Send;
+
+    /// Whether the database answers.
+    fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
+}
