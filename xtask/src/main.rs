@@ -13,6 +13,8 @@ use clap::{Parser, Subcommand};
 use portico_testkit::catalog_gen::CatalogSpec;
 use xtask::{bench, gen_catalog, tidy, workspace_root};
 
+mod bench_read_model;
+
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", about = "Portico repository automation")]
 struct Cli {
@@ -52,6 +54,18 @@ enum Command {
         #[arg(long)]
         binary: Option<PathBuf>,
     },
+    /// Build the in-memory read model from a generated catalog and time its queries.
+    BenchReadModel {
+        /// Number of generated entities.
+        #[arg(long, default_value_t = 100_000)]
+        entities: usize,
+        /// Timed runs per query (p50/p99 are taken over them).
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
+        /// Seed of the generated catalog.
+        #[arg(long, default_value_t = CatalogSpec::DEFAULT_SEED)]
+        seed: u64,
+    },
     /// Run the tidy checks (crate dependency directions, `//!` module docs).
     Tidy,
 }
@@ -86,6 +100,15 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             seed,
             build: !no_build && binary.is_none(),
             binary,
+        })?,
+        Command::BenchReadModel {
+            entities,
+            iterations,
+            seed,
+        } => bench_read_model::run(&bench_read_model::Options {
+            entities,
+            iterations,
+            seed,
         })?,
         Command::Tidy => {
             let problems = tidy::run_all(&workspace_root())?;

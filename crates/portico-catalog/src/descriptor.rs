@@ -7,8 +7,8 @@
 use std::fmt;
 
 use portico_model::{
-    FieldPath, KindRegistry, Position, SourceMap, ValidatedEntity, YamlLimits, decode_utf8,
-    parse_documents, validate_entity,
+    DEFAULT_NAMESPACE, EntityRef, FieldPath, KindRegistry, Position, SourceMap, ValidatedEntity,
+    YamlLimits, decode_utf8, parse_documents, validate_entity,
 };
 use serde_json::Value;
 
@@ -81,6 +81,8 @@ pub struct LocationLink {
     pub target: Target,
     /// The field naming it (`spec.target` or `spec.targets[i]`).
     pub field: FieldPath,
+    /// The Location entity naming it.
+    pub named_by: EntityRef,
     /// Where the target is written.
     pub position: Position,
     /// `spec.presence: optional`: a missing target is not an error.
@@ -96,8 +98,11 @@ pub struct DescriptorResult {
     pub diagnostics: Vec<Diagnostic>,
     /// Targets of Location entities, to be processed next.
     pub links: Vec<LocationLink>,
-    /// Entities rejected, with their kind when it could be read.
+    /// Number of documents rejected.
     pub rejected: usize,
+    /// Rejected documents whose kind, namespace and name could be read: the catalog keeps the
+    /// last good version of such an entity and shows these errors on it.
+    pub failed: Vec<(EntityRef, Vec<Diagnostic>)>,
 }
 
 /// Processes the bytes of one descriptor file read from `source`.
@@ -200,6 +205,9 @@ fn process_document(
     };
     if !errors.is_empty() {
         result.rejected += 1;
+        if let Some(entity_ref) = readable_ref(&value) {
+            result.failed.push((entity_ref, errors.clone()));
+        }
         result.diagnostics.extend(errors);
         return;
     }
@@ -217,6 +225,19 @@ fn process_document(
         source: source.clone(),
         position: source_map.document_position(),
     });
+}
+
+/// The ref of a document that failed validation, when its kind and name are readable strings.
+fn readable_ref(value: &Value) -> Option<EntityRef> {
+    let kind = value.get("kind")?.as_str()?;
+    let metadata = value.get("metadata")?;
+    let name = metadata.get("name")?.as_str()?;
+    let namespace = match metadata.get("namespace") {
+        None => DEFAULT_NAMESPACE,
+        Some(namespace) => namespace.as_str()?,
+    };
+    (!kind.is_empty() && !name.is_empty() && !namespace.is_empty())
+        .then(|| EntityRef::new(kind, namespace, name))
 }
 
 fn collect_links(
@@ -258,6 +279,7 @@ fn collect_links(
             Ok(target) => result.links.push(LocationLink {
                 target,
                 field: path,
+                named_by: entity.entity_ref(),
                 position,
                 optional,
             }),

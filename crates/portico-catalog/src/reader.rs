@@ -51,6 +51,20 @@ impl Target {
         }
     }
 
+    /// The key of this target as a source: `file:<path>` or `url:<url>`.
+    pub fn source_key(&self) -> String {
+        format!("{}:{self}", self.location_type())
+    }
+
+    /// The target of a source key made by [`Target::source_key`].
+    pub fn from_source_key(key: &str) -> Option<Target> {
+        if let Some(path) = key.strip_prefix("file:") {
+            return Some(Target::File(PathBuf::from(path)));
+        }
+        let url = Url::parse(key.strip_prefix("url:")?).ok()?;
+        Some(Target::Url(url))
+    }
+
     /// The location type Backstage would give this target.
     pub fn location_type(&self) -> &'static str {
         match self {
@@ -119,7 +133,7 @@ pub enum ReadError {
 }
 
 /// Reads the bytes behind a target.
-pub trait SourceReader: Sync {
+pub trait SourceReader: Send + Sync {
     /// The content of `target`, at most [`MAX_SOURCE_BYTES`].
     fn read(&self, target: &Target) -> Result<Vec<u8>, ReadError>;
 }
@@ -177,9 +191,95 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, ReadError> {
     Ok(bytes)
 }
 
+/// `backend.reading.allow`: the hosts (and optionally path prefixes) that `url` locations and
+/// placeholders may read, with Backstage's matching: `example.com` matches that host (and port,
+/// when the rule names one); `*.example.com` matches every subdomain but not `example.com`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadAllowList {
+    rules: Vec<AllowRule>,
+}
+
+/// One `backend.reading.allow` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowRule {
+    /// Host pattern, optionally with `:port`, optionally starting with `*.`.
+    pub host: String,
+    /// Path prefixes; empty allows every path.
+    pub paths: Vec<String>,
+}
+
+impl ReadAllowList {
+    /// An allow-list of `rules`.
+    pub fn new(rules: Vec<AllowRule>) -> Self {
+        Self { rules }
+    }
+
+    /// Whether `url` may be read.
+    pub fn allows(&self, url: &Url) -> bool {
+        let Some(host) = url.host_str() else {
+            return false;
+        };
+        let host = host.to_ascii_lowercase();
+        let with_port = match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.clone(),
+        };
+        self.rules.iter().any(|rule| {
+            let pattern = rule.host.to_ascii_lowercase();
+            let candidate = if pattern.contains(':') {
+                &with_port
+            } else {
+                &host
+            };
+            let host_ok = match pattern.strip_prefix("*.") {
+                Some(suffix) => candidate
+                    .strip_suffix(suffix)
+                    .is_some_and(|prefix| prefix.ends_with('.') && prefix.len() > 1),
+                None => *candidate == pattern,
+            };
+            host_ok
+                && (rule.paths.is_empty()
+                    || rule
+                        .paths
+                        .iter()
+                        .any(|p| url.path().starts_with(p.as_str())))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allow_list_matches_hosts_like_backstage() {
+        let list = ReadAllowList::new(vec![
+            AllowRule {
+                host: "example.com".to_owned(),
+                paths: vec![],
+            },
+            AllowRule {
+                host: "*.examples.org".to_owned(),
+                paths: vec![],
+            },
+            AllowRule {
+                host: "127.0.0.1:7007".to_owned(),
+                paths: vec!["/docs/".to_owned()],
+            },
+        ]);
+        let allows = |u: &str| list.allows(&Url::parse(u).unwrap());
+        assert!(allows("https://example.com/a.yaml"));
+        assert!(allows("https://EXAMPLE.com:8443/a.yaml"));
+        assert!(!allows("https://www.example.com/a.yaml"));
+        assert!(allows("https://a.examples.org/x"));
+        assert!(allows("https://b.a.examples.org/x"));
+        assert!(!allows("https://examples.org/x"));
+        assert!(!allows("https://evilexamples.org/x"));
+        assert!(allows("http://127.0.0.1:7007/docs/x.yaml"));
+        assert!(!allows("http://127.0.0.1:7007/other/x.yaml"));
+        assert!(!allows("http://127.0.0.1:7008/docs/x.yaml"));
+        assert!(!ReadAllowList::default().allows(&Url::parse("https://example.com").unwrap()));
+    }
 
     #[test]
     fn joins_relative_and_absolute_references() {

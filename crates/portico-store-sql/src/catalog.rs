@@ -277,7 +277,7 @@ async fn apply_in(
     }
 
     let mut source_errors = update.source_errors.clone();
-    let previously: Vec<String> =
+    let owned: Vec<String> =
         sqlx::query("SELECT entity_ref FROM entities WHERE source_key = $1 AND orphan = 0")
             .bind(&update.key)
             .fetch_all(&mut **tx)
@@ -287,6 +287,15 @@ async fn apply_in(
             .map(|row| row.try_get("entity_ref"))
             .collect::<Result<_, _>>()
             .map_err(database_error)?;
+    // A partial update only retires what it names; a full one everything it no longer emits.
+    let previously: Vec<String> = if update.partial {
+        owned
+            .into_iter()
+            .filter(|r| update.removed.contains(r))
+            .collect()
+    } else {
+        owned
+    };
     let mut kept: HashSet<String> = HashSet::new();
 
     for entity in &update.entities {
@@ -454,7 +463,10 @@ async fn apply_in(
             outcome.changed = true;
         }
     }
-    for child in existing_children.iter().filter(|c| !wanted.contains(*c)) {
+    for child in existing_children
+        .iter()
+        .filter(|c| !update.partial && !wanted.contains(*c))
+    {
         outcome.changed = true;
         remove_source_tree(tx, child, strategy, &mut affected, &mut outcome.removed).await?;
     }

@@ -57,6 +57,7 @@ where
     removing_a_location_removes_its_entities(&make().await).await;
     leases_are_exclusive_until_they_expire(&make().await).await;
     refresh_and_delete_by_uid(&make().await).await;
+    partial_updates_only_retire_what_they_name(&make().await).await;
 }
 
 fn hash_of(text: &str) -> String {
@@ -622,4 +623,28 @@ async fn refresh_and_delete_by_uid<S: CatalogStore>(store: &S) {
         final_of(store, "group:default/team-a").await.unwrap()["relations"],
         json!([])
     );
+}
+
+async fn partial_updates_only_retire_what_they_name<S: CatalogStore>(store: &S) {
+    let key = location(store, "/n.yaml").await;
+    store
+        .apply_source(
+            update(&key, vec![entity("a", "t"), entity("b", "t")]),
+            OrphanStrategy::Delete,
+        )
+        .await
+        .unwrap();
+    let delta = SourceUpdate {
+        partial: true,
+        removed: vec!["component:default/a".to_owned()],
+        ..update(&key, vec![entity("c", "t")])
+    };
+    let outcome = store
+        .apply_source(delta, OrphanStrategy::Delete)
+        .await
+        .unwrap();
+    assert_eq!(outcome.removed, ["component:default/a"]);
+    stitch_all(store).await;
+    let refs = all_refs(store).await;
+    assert_eq!(refs, ["component:default/b", "component:default/c"]);
 }

@@ -129,6 +129,11 @@ pub struct SourceUpdate {
     pub children: Vec<ChildSource>,
     /// When the source is next due, in milliseconds since the epoch.
     pub next_refresh_at: i64,
+    /// A partial update (an entity provider's delta): entities of the source that are not in
+    /// `entities` are kept, except those in `removed`, and existing children are kept.
+    pub partial: bool,
+    /// With `partial`: refs of the source's entities to retire.
+    pub removed: Vec<String>,
 }
 
 /// What happens to an entity that its location no longer emits.

@@ -4,7 +4,9 @@
 //! dev-dependency only (the tidy test in `xtask` enforces that).
 //!
 //! - [`catalog_gen`]: a deterministic generator of realistic Backstage catalogs of any size.
+//! - [`pg`]: throwaway PostgreSQL databases on `PORTICO_TEST_PG_URL`.
 //! - [`static_http`]: a real HTTP server on 127.0.0.1 serving a folder, for `url` locations.
 
 pub mod catalog_gen;
+pub mod pg;
 pub mod static_http;

@@ -113,3 +113,37 @@ fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
     }
     Some(root.join(relative))
 }
+
+/// A plain HTTP/1.1 GET of an `http://` URL: `Ok(Some(body))` on 200, `Ok(None)` on 404, an
+/// error for anything else. For tests that need a client without an HTTP library.
+pub fn get(url: &str) -> Result<Option<Vec<u8>>, String> {
+    use std::io::Read;
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("only http:// URLs are supported here, got {url}"))?;
+    let (authority, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
+    let mut stream =
+        TcpStream::connect(authority).map_err(|err| format!("connect {authority}: {err}"))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|err| err.to_string())?;
+    let mut response = Vec::new();
+    stream
+        .read_to_end(&mut response)
+        .map_err(|err| err.to_string())?;
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("response without headers")?;
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let status = head.split_whitespace().nth(1).unwrap_or("");
+    match status {
+        "200" => Ok(Some(response[split + 4..].to_vec())),
+        "404" => Ok(None),
+        other => Err(format!("the server answered {other}")),
+    }
+}

@@ -1,30 +1,74 @@
-//! The reader used by the CLI: local files always, http(s) URLs only when asked to fetch.
+//! The reader the binary wires into the catalog: local files always; http(s) URLs when asked to
+//! fetch, and with an allow-list only from the hosts it lists (`backend.reading.allow`).
+//!
+//! Readers are called from blocking threads (rayon in `validate`, tokio's blocking pool in the
+//! engine), so the async HTTP client is driven with `Handle::block_on` on a runtime that either
+//! the caller runs or this reader owns.
 
-use std::io::Read;
 use std::time::Duration;
 
-use portico_catalog::{MAX_SOURCE_BYTES, ReadError, SourceReader, Target, read_file};
+use portico_catalog::{
+    MAX_SOURCE_BYTES, ReadAllowList, ReadError, SourceReader, Target, read_file,
+};
+use tokio::runtime::{Handle, Runtime};
 
-/// Reads files, and URLs when built with a client.
+/// Reads files, and URLs when built to fetch.
 #[derive(Debug)]
 pub struct CliReader {
-    client: Option<reqwest::blocking::Client>,
+    http: Option<Http>,
+    allow: Option<ReadAllowList>,
+}
+
+#[derive(Debug)]
+struct Http {
+    client: reqwest::Client,
+    handle: Handle,
+    /// A runtime of our own when the caller has none (kept alive with the reader).
+    _runtime: Option<Runtime>,
+}
+
+fn client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .user_agent(concat!("portico/", env!("CARGO_PKG_VERSION")))
+        .build()?)
 }
 
 impl CliReader {
-    /// A reader that fetches URLs when `fetch` is true.
+    /// A reader for synchronous callers: fetches URLs (on a runtime of its own) when `fetch`.
     pub fn new(fetch: bool) -> anyhow::Result<Self> {
-        let client = if fetch {
-            Some(
-                reqwest::blocking::Client::builder()
-                    .timeout(Duration::from_secs(30))
-                    .user_agent(concat!("portico/", env!("CARGO_PKG_VERSION")))
-                    .build()?,
-            )
+        let http = if fetch {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()?;
+            Some(Http {
+                client: client()?,
+                handle: runtime.handle().clone(),
+                _runtime: Some(runtime),
+            })
         } else {
             None
         };
-        Ok(Self { client })
+        Ok(Self { http, allow: None })
+    }
+
+    /// A fetching reader driven by the current tokio runtime; call from async code.
+    pub fn on_current_runtime() -> anyhow::Result<Self> {
+        Ok(Self {
+            http: Some(Http {
+                client: client()?,
+                handle: Handle::current(),
+                _runtime: None,
+            }),
+            allow: None,
+        })
+    }
+
+    /// Restricts URL reads to the hosts `allow` lists.
+    pub fn with_allow_list(mut self, allow: ReadAllowList) -> Self {
+        self.allow = Some(allow);
+        self
     }
 }
 
@@ -34,34 +78,49 @@ impl SourceReader for CliReader {
             Target::File(path) => return read_file(path),
             Target::Url(url) => url,
         };
-        let Some(client) = &self.client else {
+        let Some(http) = &self.http else {
             return Err(ReadError::NotFetched(url.to_string()));
         };
+        if let Some(allow) = &self.allow
+            && !allow.allows(url)
+        {
+            return Err(ReadError::NotAllowed(format!(
+                "reading {url} is not allowed; add {} to backend.reading.allow",
+                url.host_str().unwrap_or_default()
+            )));
+        }
         let failed = |reason: String| ReadError::Failed {
             target: url.to_string(),
             reason,
         };
-        let response = client
-            .get(url.clone())
-            .send()
-            .map_err(|err| failed(err.to_string()))?;
-        match response.status() {
-            status if status.is_success() => {}
-            reqwest::StatusCode::NOT_FOUND => return Err(ReadError::NotFound(url.to_string())),
-            status => return Err(failed(format!("the server answered {status}"))),
-        }
-        let mut bytes = Vec::new();
-        response
-            .take(MAX_SOURCE_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|err| failed(err.to_string()))?;
-        if bytes.len() as u64 > MAX_SOURCE_BYTES {
-            return Err(ReadError::TooLarge {
-                target: url.to_string(),
-                size: bytes.len() as u64,
-                limit: MAX_SOURCE_BYTES,
-            });
-        }
-        Ok(bytes)
+        http.handle.block_on(async {
+            let mut response = http
+                .client
+                .get(url.clone())
+                .send()
+                .await
+                .map_err(|err| failed(err.to_string()))?;
+            match response.status() {
+                status if status.is_success() => {}
+                reqwest::StatusCode::NOT_FOUND => return Err(ReadError::NotFound(url.to_string())),
+                status => return Err(failed(format!("the server answered {status}"))),
+            }
+            let mut bytes = Vec::new();
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|err| failed(err.to_string()))?
+            {
+                bytes.extend_from_slice(&chunk);
+                if bytes.len() as u64 > MAX_SOURCE_BYTES {
+                    return Err(ReadError::TooLarge {
+                        target: url.to_string(),
+                        size: bytes.len() as u64,
+                        limit: MAX_SOURCE_BYTES,
+                    });
+                }
+            }
+            Ok(bytes)
+        })
     }
 }

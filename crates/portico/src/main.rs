@@ -3,6 +3,7 @@
 // The binary is where output to the terminal belongs; libraries must not print.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod catalog;
 mod fetch;
 mod validate;
 
@@ -27,11 +28,15 @@ struct Cli {
 enum Command {
     /// Check catalog descriptor files (catalog-info.yaml) the way the catalog would.
     Validate(validate::ValidateArgs),
+    /// Operate the catalog in a database: register locations, process, statistics.
+    #[command(subcommand)]
+    Catalog(catalog::CatalogCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Validate(args) => validate::run(&args),
+        Command::Catalog(command) => catalog::run(command),
     }
 }

@@ -2,9 +2,10 @@
 //! on Backstage's own example catalog and on hand-made broken inputs in temporary folders.
 
 // Test code: a failed unwrap is a failed test with its location.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod bad_input;
+mod engine;
 mod examples;
 
 use std::path::{Path, PathBuf};

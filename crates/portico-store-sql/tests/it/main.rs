@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod migrations;
-mod pg;
 
 use portico_store::conformance;
 use portico_store_sql::SqlStore;
@@ -25,7 +24,7 @@ async fn conformance_on_sqlite() {
 
 #[tokio::test]
 async fn conformance_on_postgres() {
-    let Some(server) = pg::TestServer::from_env() else {
+    let Some(server) = portico_testkit::pg::TestServer::from_env() else {
         eprintln!(
             "PORTICO_TEST_PG_URL is not set: the PostgreSQL conformance suite did not run (SQLite only)"
         );
@@ -33,7 +32,7 @@ async fn conformance_on_postgres() {
     };
     let databases = std::sync::Mutex::new(Vec::new());
     conformance::run_all(|| async {
-        let db = server.create_database().await;
+        let db = server.create_database();
         let store = SqlStore::connect(&db.url).await.unwrap();
         databases.lock().unwrap().push((db, store.clone()));
         store

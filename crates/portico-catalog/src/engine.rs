@@ -1,0 +1,465 @@
+//! The catalog engine: registers locations, processes their sources into the store, stitches
+//! final entities and keeps the in-memory read model current; a refresh loop re-reads sources
+//! when they are due, claiming them as leased work so several replicas can share a database.
+//!
+//! A newly registered location is processed — all its files, however deep — before
+//! [`Engine::register_location`] returns, so its entities are queryable at once.
+
+pub mod processing;
+pub mod providers;
+pub mod settings;
+
+use std::collections::VecDeque;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::time::Duration;
+
+use portico_model::KindRegistry;
+use portico_model::stitch::{StitchError, stitch_entity};
+use portico_store::{
+    CatalogStore, LocationOrigin, LocationRecord, NewLocation, StitchInput, Stitcher, StoreError,
+    StoredEntity,
+};
+use serde_json::Value;
+use tokio::sync::watch;
+
+use crate::read_model::ReadModel;
+use crate::reader::SourceReader;
+use processing::{location_target, process_source};
+pub use settings::CatalogSettings;
+
+/// Milliseconds since the epoch, from an injectable clock.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    })
+}
+
+/// Why an engine operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The request is invalid (bad location type or target).
+    #[error("{0}")]
+    Input(String),
+    /// The thing asked for does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The thing exists already.
+    #[error("{0}")]
+    Conflict(String),
+    /// Not allowed (e.g. a host that `backend.reading.allow` does not list).
+    #[error("{0}")]
+    NotAllowed(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+    /// A background task failed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Conflict(message) => Self::Conflict(message),
+            StoreError::NotFound(message) => Self::NotFound(message),
+            other => Self::Store(other),
+        }
+    }
+}
+
+/// Result of an engine operation.
+pub type EngineResult<T> = Result<T, EngineError>;
+
+/// Builds final entities with the model's stitching rules.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ModelStitcher;
+
+impl Stitcher for ModelStitcher {
+    fn stitch(&self, input: &StitchInput<'_>) -> (String, String) {
+        let entity: Value = serde_json::from_str(input.entity_json).unwrap_or(Value::Null);
+        let errors: Vec<StitchError<'_>> = input
+            .errors
+            .iter()
+            .map(|e| StitchError {
+                name: &e.name,
+                message: &e.message,
+            })
+            .collect();
+        stitch_entity(&entity, input.uid, input.relations, &errors, input.orphan)
+    }
+}
+
+const STITCH_BATCH: usize = 500;
+
+/// The catalog engine over a store `S`.
+pub struct Engine<S: CatalogStore> {
+    store: Arc<S>,
+    reader: Arc<dyn SourceReader>,
+    kinds: Arc<KindRegistry>,
+    settings: Arc<CatalogSettings>,
+    read_model: RwLock<ReadModel>,
+    worker: String,
+    clock: Clock,
+}
+
+impl<S: CatalogStore> std::fmt::Debug for Engine<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("worker", &self.worker)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: CatalogStore> Engine<S> {
+    /// Opens the engine: finishes any stitching a previous run left, and loads the read model
+    /// from the store.
+    pub async fn open(
+        store: Arc<S>,
+        reader: Arc<dyn SourceReader>,
+        settings: CatalogSettings,
+        clock: Clock,
+    ) -> EngineResult<Self> {
+        let engine = Self {
+            store,
+            reader,
+            kinds: Arc::new(KindRegistry::builtin()),
+            settings: Arc::new(settings),
+            read_model: RwLock::new(ReadModel::default()),
+            worker: format!("portico-{}", uuid::Uuid::new_v4()),
+            clock,
+        };
+        engine.stitch_pending().await?;
+        let mut after: Option<String> = None;
+        loop {
+            let page = engine
+                .store
+                .final_entities(after.as_deref(), STITCH_BATCH)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.entity_ref.clone());
+            engine.index(&page, &[]);
+        }
+        Ok(engine)
+    }
+
+    /// The read model, for queries. Hold the guard briefly.
+    pub fn read_model(&self) -> RwLockReadGuard<'_, ReadModel> {
+        self.read_model
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The engine's settings.
+    pub fn settings(&self) -> &CatalogSettings {
+        &self.settings
+    }
+
+    /// The kinds the engine accepts.
+    pub fn kinds(&self) -> &KindRegistry {
+        &self.kinds
+    }
+
+    pub(crate) fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    /// Registers a location and processes everything it leads to before returning.
+    pub async fn register_location(
+        &self,
+        location_type: &str,
+        target: &str,
+        origin: LocationOrigin,
+    ) -> EngineResult<LocationRecord> {
+        let target = self.check_location(location_type, target)?;
+        let record = self
+            .store
+            .add_location(NewLocation {
+                id: uuid::Uuid::new_v4().to_string(),
+                location_type: location_type.to_owned(),
+                target,
+                origin,
+                now: self.now(),
+            })
+            .await?;
+        self.process_tree(&record.source_key()).await?;
+        Ok(record)
+    }
+
+    /// Checks a location's type and target and returns the target in stored form (file paths
+    /// made absolute, so that one file has one key).
+    fn check_location(&self, location_type: &str, target: &str) -> EngineResult<String> {
+        let target = target.trim();
+        if target.is_empty() {
+            return Err(EngineError::Input(
+                "the location target is empty".to_owned(),
+            ));
+        }
+        match location_type {
+            "file" => {
+                let path = std::path::absolute(target).map_err(|err| {
+                    EngineError::Input(format!("invalid file location {target:?}: {err}"))
+                })?;
+                let normalized = crate::reader::Target::File(path).normalized();
+                Ok(normalized.to_string())
+            }
+            "url" => {
+                let url = url::Url::parse(target).map_err(|err| {
+                    EngineError::Input(format!("invalid url location {target:?}: {err}"))
+                })?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    return Err(EngineError::Input(format!(
+                        "url location {target:?} must use http or https"
+                    )));
+                }
+                if !self.settings.reading_allow.allows(&url) {
+                    return Err(EngineError::NotAllowed(format!(
+                        "reading from {} is not allowed; add the host to backend.reading.allow",
+                        url.host_str().unwrap_or_default()
+                    )));
+                }
+                Ok(url.to_string())
+            }
+            other => Err(EngineError::Input(format!(
+                "location type {other:?} is not supported; use file or url"
+            ))),
+        }
+    }
+
+    /// Unregisters a location; its entities are deleted.
+    pub async fn unregister_location(&self, id: &str) -> EngineResult<Vec<String>> {
+        let removal = self.store.remove_location(id).await?;
+        self.index(&[], &removal.removed);
+        self.stitch_pending().await?;
+        Ok(removal.removed)
+    }
+
+    /// Makes the registered locations of origin `config` match `wanted` (`(type, target)`
+    /// pairs): adds and processes new ones, unregisters those no longer configured.
+    pub async fn sync_config_locations(&self, wanted: &[(String, String)]) -> EngineResult<()> {
+        let mut wanted_keys = Vec::new();
+        for (location_type, target) in wanted {
+            wanted_keys.push((
+                location_type.clone(),
+                self.check_location(location_type, target)?,
+            ));
+        }
+        let existing = self.store.locations().await?;
+        for location in existing
+            .iter()
+            .filter(|l| l.origin == LocationOrigin::Config)
+        {
+            let still = wanted_keys
+                .iter()
+                .any(|(t, target)| *t == location.location_type && *target == location.target);
+            if !still {
+                self.unregister_location(&location.id).await?;
+            }
+        }
+        for (location_type, target) in &wanted_keys {
+            let present = existing
+                .iter()
+                .any(|l| l.location_type == *location_type && l.target == *target);
+            if !present {
+                self.register_location(location_type, target, LocationOrigin::Config)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Processes a source now, then everything new it leads to, then stitches.
+    async fn process_tree(&self, key: &str) -> EngineResult<()> {
+        let mut queue = VecDeque::from([key.to_owned()]);
+        while let Some(key) = queue.pop_front() {
+            queue.extend(self.process_key(&key, true).await?);
+        }
+        self.stitch_pending().await
+    }
+
+    /// Processes one source; returns the child sources it added.
+    pub(crate) async fn process_key(&self, key: &str, force: bool) -> EngineResult<Vec<String>> {
+        let Some(source) = self.store.source(key).await? else {
+            return Ok(Vec::new());
+        };
+        let Some(location) = self.store.location(&source.location_id).await? else {
+            return Ok(Vec::new());
+        };
+        if location.location_type == providers::PROVIDER_LOCATION_TYPE {
+            // A provider pushes its entities; there is nothing to read.
+            self.store.reschedule_source(key, i64::MAX).await?;
+            return Ok(Vec::new());
+        }
+        let next = self.next_refresh_at(key);
+        let reader = Arc::clone(&self.reader);
+        let kinds = Arc::clone(&self.kinds);
+        let settings = Arc::clone(&self.settings);
+        let owned_key = key.to_owned();
+        let previous = if force {
+            None
+        } else {
+            source.content_hash.clone()
+        };
+        let update = tokio::task::spawn_blocking(move || {
+            process_source(
+                &owned_key,
+                previous.as_deref(),
+                &location,
+                reader.as_ref(),
+                &kinds,
+                &settings,
+            )
+        })
+        .await
+        .map_err(|err| EngineError::Internal(format!("processing {key} failed: {err}")))?;
+        let Some(mut update) = update else {
+            self.store.reschedule_source(key, next).await?;
+            return Ok(Vec::new());
+        };
+        update.next_refresh_at = next;
+        let outcome = self
+            .store
+            .apply_source(update, self.settings.orphan_strategy)
+            .await?;
+        self.index(&[], &outcome.removed);
+        Ok(outcome.new_children)
+    }
+
+    /// When a source processed now is next due: the interval with ±25% jitter, so that
+    /// sources registered together do not refresh together.
+    fn next_refresh_at(&self, key: &str) -> i64 {
+        let now = self.now();
+        let Some(interval) = self.settings.processing_interval else {
+            return i64::MAX;
+        };
+        let mut hasher = DefaultHasher::new();
+        (key, now).hash(&mut hasher);
+        let jitter = (hasher.finish() % 1000) as f64 / 1000.0 * 0.5 - 0.25;
+        let millis = interval.as_millis() as f64 * (1.0 + jitter);
+        now.saturating_add(millis as i64)
+    }
+
+    /// Stitches everything marked and updates the read model.
+    pub(crate) async fn stitch_pending(&self) -> EngineResult<()> {
+        loop {
+            let stitched = self
+                .store
+                .stitch_pending(&ModelStitcher, STITCH_BATCH)
+                .await?;
+            if stitched.is_empty() {
+                return Ok(());
+            }
+            self.index(&stitched, &[]);
+        }
+    }
+
+    pub(crate) fn index(&self, upserted: &[StoredEntity], removed: &[String]) {
+        let mut model = self
+            .read_model
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for entity_ref in removed {
+            model.remove(entity_ref);
+        }
+        for stored in upserted {
+            match serde_json::from_str::<Value>(&stored.final_json) {
+                Ok(value) => {
+                    if let Err(err) = model.upsert(&value) {
+                        tracing::warn!(entity = %stored.entity_ref, error = %err, "Entity not indexed.");
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(entity = %stored.entity_ref, error = %err, "Stored entity JSON is unreadable.");
+                }
+            }
+        }
+    }
+
+    /// One round of the refresh loop: processes up to `limit` due sources. Returns how many.
+    pub async fn process_due(&self, limit: usize) -> EngineResult<usize> {
+        let lease = i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX);
+        let due = self
+            .store
+            .claim_due_sources(&self.worker, self.now(), lease, limit)
+            .await?;
+        for source in &due {
+            self.process_key(&source.key, false).await?;
+        }
+        if !due.is_empty() {
+            self.stitch_pending().await?;
+        }
+        Ok(due.len())
+    }
+
+    /// Re-reads now the file that defines an entity and the Location file that leads to it
+    /// (like Backstage, which refreshes the nearest location ancestor too), then what they
+    /// lead to. False if no such entity.
+    pub async fn refresh_entity(&self, entity_ref: &str) -> EngineResult<bool> {
+        let entity_ref = entity_ref.to_lowercase();
+        let Some((_, source_key)) = self.store.entity_origin(&entity_ref).await? else {
+            return Ok(false);
+        };
+        self.store.request_refresh(&entity_ref, self.now()).await?;
+        let parent = self
+            .store
+            .source(&source_key)
+            .await?
+            .and_then(|s| s.parent_key);
+        let mut queue: VecDeque<String> = parent.into_iter().chain([source_key]).collect();
+        while let Some(key) = queue.pop_front() {
+            queue.extend(self.process_key(&key, true).await?);
+        }
+        self.stitch_pending().await?;
+        Ok(true)
+    }
+
+    /// Deletes an entity by uid (its location may emit it again on the next refresh).
+    pub async fn delete_entity(&self, uid: &str) -> EngineResult<bool> {
+        let Some(removal) = self.store.delete_entity(uid).await? else {
+            return Ok(false);
+        };
+        self.index(&[], &removal.removed);
+        self.stitch_pending().await?;
+        Ok(true)
+    }
+
+    /// The target a registered location reads.
+    pub fn location_target(location: &LocationRecord) -> Option<crate::reader::Target> {
+        location_target(location)
+    }
+}
+
+impl<S: CatalogStore> Engine<S> {
+    /// Runs the refresh loop until `shutdown` turns true: processes due sources in batches,
+    /// pausing `idle` when nothing is due.
+    pub async fn run_refresh_loop(&self, mut shutdown: watch::Receiver<bool>, idle: Duration) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let processed = match self.process_due(16).await {
+                Ok(n) => n,
+                Err(err) => {
+                    tracing::warn!(error = %err, "Catalog refresh round failed.");
+                    0
+                }
+            };
+            if processed == 0 {
+                tokio::select! {
+                    _ = tokio::time::sleep(idle) => {}
+                    _ = shutdown.changed() => {}
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! The catalog engine's settings (`catalog.*` in app-config), typed and validated by the binary.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use portico_store::OrphanStrategy;
+
+use crate::reader::ReadAllowList;
+
+/// How the catalog engine behaves.
+#[derive(Debug, Clone)]
+pub struct CatalogSettings {
+    /// What happens to entities that their location no longer emits.
+    pub orphan_strategy: OrphanStrategy,
+    /// How often each source is read again; each source gets ±25% jitter. `None` disables
+    /// periodic refresh.
+    pub processing_interval: Option<Duration>,
+    /// Kinds accepted into the catalog (`catalog.rules`); `None` accepts every built-in kind.
+    pub allowed_kinds: Option<BTreeSet<String>>,
+    /// Hosts that `url` locations may read (`backend.reading.allow`).
+    pub reading_allow: ReadAllowList,
+    /// How long a worker may hold a source before another may take it.
+    pub lease: Duration,
+}
+
+impl Default for CatalogSettings {
+    fn default() -> Self {
+        Self {
+            orphan_strategy: OrphanStrategy::Keep,
+            processing_interval: Some(Duration::from_secs(120)),
+            allowed_kinds: None,
+            reading_allow: ReadAllowList::default(),
+            lease: Duration::from_secs(120),
+        }
+    }
+}
+
+impl CatalogSettings {
+    /// Whether `kind` may enter the catalog.
+    pub fn allows_kind(&self, kind: &str) -> bool {
+        self.allowed_kinds
+            .as_ref()
+            .is_none_or(|kinds| kinds.iter().any(|k| k.eq_ignore_ascii_case(kind)))
+    }
+}

@@ -1,0 +1,468 @@
+//! The catalog engine end to end on real databases: every scenario runs on a SQLite file, and
+//! on PostgreSQL when `PORTICO_TEST_PG_URL` is set. Backstage's example catalog is copied to a
+//! temporary folder so files can be changed, broken and removed between refreshes.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use portico_catalog::engine::{CatalogSettings, Clock, Engine};
+use portico_catalog::{LocalReader, ReadAllowList, ReadError, SourceReader, Target};
+use portico_store::{CatalogStore, LocationOrigin, OrphanStrategy};
+use portico_store_sql::SqlStore;
+use portico_testkit::pg::{TestDatabase, TestServer};
+use serde_json::Value;
+
+use crate::testdata;
+
+/// A database for one test: a SQLite file or a PostgreSQL database, removed afterwards.
+enum Db {
+    Sqlite(tempfile::TempDir),
+    Postgres(TestDatabase),
+}
+
+impl Db {
+    fn all() -> Vec<Db> {
+        let mut dbs = vec![Db::Sqlite(tempfile::tempdir().unwrap())];
+        match TestServer::from_env() {
+            Some(server) => dbs.push(Db::Postgres(server.create_database())),
+            None => eprintln!("PORTICO_TEST_PG_URL is not set: engine tests ran on SQLite only"),
+        }
+        dbs
+    }
+
+    async fn store(&self) -> SqlStore {
+        match self {
+            Db::Sqlite(dir) => SqlStore::open_sqlite(&dir.path().join("portico.db"))
+                .await
+                .unwrap(),
+            Db::Postgres(db) => SqlStore::connect(&db.url).await.unwrap(),
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Reads files, and URLs on the allow-list through a plain HTTP/1.1 GET (tests only; the
+/// binary uses reqwest).
+struct TestReader {
+    allow: ReadAllowList,
+}
+
+impl SourceReader for TestReader {
+    fn read(&self, target: &Target) -> Result<Vec<u8>, ReadError> {
+        match target {
+            Target::File(_) => LocalReader.read(target),
+            Target::Url(url) => {
+                if !self.allow.allows(url) {
+                    return Err(ReadError::NotAllowed(format!("{url} is not allowed")));
+                }
+                portico_testkit::static_http::get(url.as_str())
+                    .map_err(|reason| ReadError::Failed {
+                        target: url.to_string(),
+                        reason,
+                    })?
+                    .ok_or_else(|| ReadError::NotFound(url.to_string()))
+            }
+        }
+    }
+}
+
+fn clock() -> (Clock, Arc<AtomicI64>) {
+    let now = Arc::new(AtomicI64::new(1_000_000));
+    let shared = Arc::clone(&now);
+    (Arc::new(move || shared.load(Ordering::SeqCst)), now)
+}
+
+async fn engine(db: &Db, settings: CatalogSettings) -> (Engine<SqlStore>, Arc<AtomicI64>) {
+    let (clock, now) = clock();
+    let reader = Arc::new(TestReader {
+        allow: settings.reading_allow.clone(),
+    });
+    let engine = Engine::open(Arc::new(db.store().await), reader, settings, clock)
+        .await
+        .unwrap();
+    (engine, now)
+}
+
+/// A copy of Backstage's examples in a temporary folder.
+fn examples_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&testdata().join("backstage-examples"), dir.path());
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+fn entity(engine: &Engine<SqlStore>, entity_ref: &str) -> Option<Value> {
+    engine
+        .read_model()
+        .by_ref(entity_ref)
+        .map(|text| serde_json::from_str(&text).unwrap())
+}
+
+fn path_str(path: PathBuf) -> String {
+    path.to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn example_catalog_is_ingested_with_relations_and_annotations() {
+    for db in Db::all() {
+        let dir = examples_copy();
+        let (engine, _) = engine(&db, CatalogSettings::default()).await;
+        let all = engine
+            .register_location(
+                "file",
+                &path_str(dir.path().join("all.yaml")),
+                LocationOrigin::Api,
+            )
+            .await
+            .unwrap();
+        engine
+            .register_location(
+                "file",
+                &path_str(dir.path().join("acme-corp.yaml")),
+                LocationOrigin::Config,
+            )
+            .await
+            .unwrap();
+        // 67 entities from the files, plus one generated Location per registered location,
+        // less the three APIs whose $text points at github.com, which this reader may not read.
+        assert_eq!(engine.read_model().len(), 66, "{}", db.name());
+        assert!(entity(&engine, "api:default/spotify").is_none());
+
+        let component = entity(&engine, "component:default/artist-lookup").unwrap();
+        assert_eq!(component["metadata"]["namespace"], "default");
+        assert!(
+            component["metadata"]["uid"]
+                .as_str()
+                .is_some_and(|u| u.len() == 36)
+        );
+        assert!(
+            component["metadata"]["etag"]
+                .as_str()
+                .is_some_and(|e| e.len() == 64)
+        );
+        let annotations = &component["metadata"]["annotations"];
+        let file = dir.path().join("components/artist-lookup-component.yaml");
+        assert_eq!(
+            annotations["backstage.io/managed-by-location"],
+            format!("file:{}", file.display())
+        );
+        assert_eq!(
+            annotations["backstage.io/managed-by-origin-location"],
+            format!("file:{}", all.target)
+        );
+        let relations: Vec<String> = component["relations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r["type"].as_str().unwrap(),
+                    r["targetRef"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(
+            relations,
+            [
+                "dependsOn resource:default/artists-db",
+                "ownedBy group:default/team-a",
+                "partOf system:default/artist-engagement-portal"
+            ]
+        );
+        assert_eq!(component["relations"][1]["target"]["name"], "team-a");
+        // Relations arrive on the target from the other direction.
+        let team = entity(&engine, "group:default/team-a").unwrap();
+        assert!(
+            team["relations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["type"] == "ownerOf"
+                    && r["targetRef"] == "component:default/artist-lookup"),
+            "{}",
+            team["relations"]
+        );
+        assert!(component.get("status").is_none());
+    }
+}
+
+#[tokio::test]
+async fn broken_file_keeps_last_good_version_and_shows_the_error() {
+    for db in Db::all() {
+        let dir = examples_copy();
+        let (engine, _) = engine(&db, CatalogSettings::default()).await;
+        engine
+            .register_location(
+                "file",
+                &path_str(dir.path().join("all.yaml")),
+                LocationOrigin::Api,
+            )
+            .await
+            .unwrap();
+        let before = entity(&engine, "component:default/artist-lookup").unwrap();
+        let file = dir.path().join("components/artist-lookup-component.yaml");
+        let text = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(&file, text.replace("  owner: team-a\n", "")).unwrap();
+        assert!(
+            engine
+                .refresh_entity("component:default/artist-lookup")
+                .await
+                .unwrap()
+        );
+        let after = entity(&engine, "component:default/artist-lookup").unwrap();
+        assert_eq!(
+            after["spec"]["owner"],
+            "team-a",
+            "{}: last good version kept",
+            db.name()
+        );
+        assert_eq!(after["metadata"]["uid"], before["metadata"]["uid"]);
+        let item = &after["status"]["items"][0];
+        assert_eq!(item["type"], "backstage.io/catalog-processing");
+        assert_eq!(item["level"], "error");
+        let message = item["message"].as_str().unwrap();
+        assert!(
+            message.contains("artist-lookup-component.yaml:")
+                && message.contains("spec.owner: missing required field \"owner\""),
+            "{message}"
+        );
+        // Fixing the file clears the error.
+        std::fs::write(&file, text).unwrap();
+        engine
+            .refresh_entity("component:default/artist-lookup")
+            .await
+            .unwrap();
+        assert!(
+            entity(&engine, "component:default/artist-lookup")
+                .unwrap()
+                .get("status")
+                .is_none()
+        );
+    }
+}
+
+#[tokio::test]
+async fn removed_file_orphans_or_deletes_its_entities() {
+    for db in Db::all() {
+        for strategy in [OrphanStrategy::Keep, OrphanStrategy::Delete] {
+            let dir = examples_copy();
+            let settings = CatalogSettings {
+                orphan_strategy: strategy,
+                ..CatalogSettings::default()
+            };
+            let (engine, _) = engine(&db, settings).await;
+            let location = engine
+                .register_location(
+                    "file",
+                    &path_str(dir.path().join("all-components.yaml")),
+                    LocationOrigin::Api,
+                )
+                .await
+                .unwrap();
+            let list = dir.path().join("all-components.yaml");
+            let text = std::fs::read_to_string(&list).unwrap();
+            std::fs::write(
+                &list,
+                text.replace("    - ./components/artist-lookup-component.yaml\n", ""),
+            )
+            .unwrap();
+            engine
+                .refresh_entity("component:default/playback-order")
+                .await
+                .unwrap();
+            let orphan = entity(&engine, "component:default/artist-lookup");
+            match strategy {
+                OrphanStrategy::Keep => assert_eq!(
+                    orphan.unwrap()["metadata"]["annotations"]["backstage.io/orphan"],
+                    "true",
+                    "{}",
+                    db.name()
+                ),
+                OrphanStrategy::Delete => assert!(orphan.is_none(), "{}", db.name()),
+            }
+            assert!(entity(&engine, "component:default/playback-order").unwrap()["metadata"]["annotations"]
+                .get("backstage.io/orphan")
+                .is_none());
+            // Unregistering removes everything the location produced.
+            engine.unregister_location(&location.id).await.unwrap();
+            assert_eq!(engine.read_model().len(), 0, "{}", db.name());
+            engine.store().close().await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn two_locations_emitting_one_entity_is_a_reported_conflict() {
+    for db in Db::all() {
+        let dir = examples_copy();
+        let (engine, _) = engine(&db, CatalogSettings::default()).await;
+        engine
+            .register_location(
+                "file",
+                &path_str(dir.path().join("components/artist-lookup-component.yaml")),
+                LocationOrigin::Api,
+            )
+            .await
+            .unwrap();
+        let copy = dir.path().join("copy.yaml");
+        let text =
+            std::fs::read_to_string(dir.path().join("components/artist-lookup-component.yaml"))
+                .unwrap();
+        std::fs::write(&copy, text.replace("team-a", "team-b")).unwrap();
+        let second = engine
+            .register_location("file", &path_str(copy), LocationOrigin::Api)
+            .await
+            .unwrap();
+        let kept = entity(&engine, "component:default/artist-lookup").unwrap();
+        assert_eq!(
+            kept["spec"]["owner"],
+            "team-a",
+            "{}: never silently overwritten",
+            db.name()
+        );
+        // The conflict shows on the Location entity of the second registration.
+        let name = portico_catalog::engine::processing::generated_location_name(&second);
+        let location = entity(&engine, &format!("location:default/{name}")).unwrap();
+        let message = location["status"]["items"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            message.starts_with(
+                "ConflictError: entity component:default/artist-lookup is already provided by file:"
+            ),
+            "{message}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn url_locations_read_through_the_allow_list() {
+    let dir = examples_copy();
+    let server = portico_testkit::static_http::StaticServer::start(dir.path()).unwrap();
+    for db in Db::all() {
+        let settings = CatalogSettings {
+            reading_allow: ReadAllowList::new(vec![portico_catalog::AllowRule {
+                host: "127.0.0.1".to_owned(),
+                paths: vec![],
+            }]),
+            ..CatalogSettings::default()
+        };
+        let (engine, _) = engine(&db, settings).await;
+        engine
+            .register_location("url", &server.url("/all-apis.yaml"), LocationOrigin::Api)
+            .await
+            .unwrap();
+        let petstore = entity(&engine, "api:default/petstore-webhook").unwrap();
+        assert!(
+            petstore["spec"]["definition"]
+                .as_str()
+                .unwrap()
+                .contains("openapi")
+        );
+        assert_eq!(
+            petstore["metadata"]["annotations"]["backstage.io/managed-by-location"],
+            format!("url:{}", server.url("/apis/petstore-webhook-api.yaml"))
+        );
+        // A host that is not allowed is refused at registration.
+        let refused = engine
+            .register_location(
+                "url",
+                "https://github.com/org/repo/blob/main/catalog-info.yaml",
+                LocationOrigin::Api,
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            refused.to_string().contains("backend.reading.allow"),
+            "{refused}"
+        );
+        // An API whose placeholder points at a host not allowed keeps an error on it.
+        let spotify = entity(&engine, "api:default/spotify");
+        assert!(
+            spotify.is_none(),
+            "its $text URL is not allowed, so it never became valid"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unchanged_sources_are_skipped_and_restart_keeps_the_catalog() {
+    for db in Db::all() {
+        let dir = examples_copy();
+        let (engine, now) = engine(&db, CatalogSettings::default()).await;
+        engine
+            .register_location(
+                "file",
+                &path_str(dir.path().join("acme-corp.yaml")),
+                LocationOrigin::Api,
+            )
+            .await
+            .unwrap();
+        let before = entity(&engine, "user:default/breanna.davison").unwrap();
+        // Nothing is due before the processing interval.
+        assert_eq!(engine.process_due(100).await.unwrap(), 0);
+        now.fetch_add(10 * 60 * 1000, Ordering::SeqCst);
+        let processed = engine.process_due(100).await.unwrap();
+        assert!(processed >= 9, "every source is due again, got {processed}");
+        let after = entity(&engine, "user:default/breanna.davison").unwrap();
+        assert_eq!(before["metadata"]["etag"], after["metadata"]["etag"]);
+        let count = engine.read_model().len();
+        drop(engine);
+        let (reopened, _) = self::engine(&db, CatalogSettings::default()).await;
+        assert_eq!(reopened.read_model().len(), count, "{}", db.name());
+        assert_eq!(
+            entity(&reopened, "user:default/breanna.davison").unwrap()["metadata"]["uid"],
+            before["metadata"]["uid"]
+        );
+    }
+}
+
+#[tokio::test]
+async fn config_locations_are_synced() {
+    for db in Db::all() {
+        let dir = examples_copy();
+        let (engine, _) = engine(&db, CatalogSettings::default()).await;
+        let acme = path_str(dir.path().join("acme-corp.yaml"));
+        let systems = path_str(dir.path().join("all-systems.yaml"));
+        engine
+            .sync_config_locations(&[
+                ("file".to_owned(), acme.clone()),
+                ("file".to_owned(), systems),
+            ])
+            .await
+            .unwrap();
+        assert!(entity(&engine, "system:default/podcast").is_some());
+        engine
+            .sync_config_locations(&[("file".to_owned(), acme)])
+            .await
+            .unwrap();
+        assert!(
+            entity(&engine, "system:default/podcast").is_none(),
+            "{}",
+            db.name()
+        );
+        assert!(entity(&engine, "group:default/team-a").is_some());
+        assert_eq!(engine.store().locations().await.unwrap().len(), 1);
+    }
+}
