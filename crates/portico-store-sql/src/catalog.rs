@@ -4,9 +4,9 @@
 use std::collections::{BTreeSet, HashSet};
 
 use portico_store::{
-    ApplyOutcome, CatalogStore, ErrorItem, LocationOrigin, LocationRecord, NewLocation,
-    OrphanStrategy, Removal, SourceRecord, SourceUpdate, StitchInput, Stitcher, StoreError,
-    StoreResult, StoredEntity,
+    ApplyOutcome, CatalogStore, EntityInput, ErrorItem, LocationOrigin, LocationRecord,
+    NewLocation, OrphanStrategy, Removal, SourceRecord, SourceUpdate, StitchInput, Stitcher,
+    StoreError, StoreResult, StoredEntity,
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
@@ -59,16 +59,120 @@ fn stored_from_row(row: &AnyRow) -> StoreResult<StoredEntity> {
     })
 }
 
+/// Rows per `IN (…)` list and per multi-row insert: well under SQLite's and PostgreSQL's
+/// parameter limits, large enough to make round trips rare.
+const IN_CHUNK: usize = 120;
+
+/// `$start, $start+1, …` for `count` parameters.
+fn params(start: usize, count: usize) -> String {
+    (start..start + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Marks entities for stitching (refs that do not exist are ignored).
 async fn mark_for_stitch(tx: &mut Tx, refs: &BTreeSet<String>) -> StoreResult<()> {
-    for entity_ref in refs {
-        sqlx::query(
-            "UPDATE entities SET stitch_pending = 1, stitch_ticket = stitch_ticket + 1 WHERE entity_ref = $1",
-        )
-        .bind(entity_ref)
-        .execute(&mut **tx)
-        .await
-        .map_err(database_error)?;
+    let refs: Vec<&String> = refs.iter().collect();
+    for chunk in refs.chunks(IN_CHUNK) {
+        let mut query = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE entities SET stitch_pending = 1, stitch_ticket = stitch_ticket + 1 WHERE entity_ref IN ({})",
+            params(1, chunk.len())
+        )));
+        for entity_ref in chunk {
+            query = query.bind(*entity_ref);
+        }
+        query.execute(&mut **tx).await.map_err(database_error)?;
+    }
+    Ok(())
+}
+
+/// What the store holds about an entity when a source emits it again.
+struct ExistingEntity {
+    source_key: String,
+    orphan: bool,
+    input_hash: String,
+    errors: String,
+}
+
+async fn existing_entities(
+    tx: &mut Tx,
+    refs: &[String],
+) -> StoreResult<std::collections::HashMap<String, ExistingEntity>> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in refs.chunks(IN_CHUNK) {
+        let mut query = sqlx::query(AssertSqlSafe(format!(
+            "SELECT entity_ref, source_key, orphan, input_hash, errors FROM entities WHERE entity_ref IN ({})",
+            params(1, chunk.len())
+        )));
+        for entity_ref in chunk {
+            query = query.bind(entity_ref);
+        }
+        for row in query.fetch_all(&mut **tx).await.map_err(database_error)? {
+            found.insert(
+                row.try_get("entity_ref").map_err(database_error)?,
+                ExistingEntity {
+                    source_key: row.try_get("source_key").map_err(database_error)?,
+                    orphan: row.try_get::<i64, _>("orphan").map_err(database_error)? != 0,
+                    input_hash: row.try_get("input_hash").map_err(database_error)?,
+                    errors: row.try_get("errors").map_err(database_error)?,
+                },
+            );
+        }
+    }
+    Ok(found)
+}
+
+async fn insert_entities(
+    tx: &mut Tx,
+    entities: &[&EntityInput],
+    source_key: &str,
+    location_id: &str,
+) -> StoreResult<()> {
+    const COLUMNS: usize = 6;
+    for chunk in entities.chunks(IN_CHUNK / COLUMNS) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", params(1 + i * COLUMNS, COLUMNS)))
+            .collect();
+        let mut query = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO entities (entity_ref, uid, source_key, location_id, input_hash, entity_json) VALUES {}",
+            rows.join(", ")
+        )));
+        for entity in chunk {
+            query = query
+                .bind(&entity.entity_ref)
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(source_key)
+                .bind(location_id)
+                .bind(&entity.input_hash)
+                .bind(&entity.entity_json);
+        }
+        query.execute(&mut **tx).await.map_err(database_error)?;
+    }
+    Ok(())
+}
+
+async fn insert_relations(
+    tx: &mut Tx,
+    relations: &[(&str, &portico_store::RelationRow)],
+) -> StoreResult<()> {
+    const COLUMNS: usize = 4;
+    for chunk in relations.chunks(IN_CHUNK / COLUMNS) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", params(1 + i * COLUMNS, COLUMNS)))
+            .collect();
+        let mut query = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO relations (originating_ref, source_ref, type, target_ref) VALUES {}",
+            rows.join(", ")
+        )));
+        for (originating, relation) in chunk {
+            query = query
+                .bind(*originating)
+                .bind(&relation.source_ref)
+                .bind(&relation.relation_type)
+                .bind(&relation.target_ref);
+        }
+        query.execute(&mut **tx).await.map_err(database_error)?;
     }
     Ok(())
 }
@@ -297,59 +401,49 @@ async fn apply_in(
         owned
     };
     let mut kept: HashSet<String> = HashSet::new();
-
+    let refs: Vec<String> = update
+        .entities
+        .iter()
+        .map(|e| e.entity_ref.clone())
+        .collect();
+    let existing = existing_entities(tx, &refs).await?;
+    let mut inserted: Vec<&EntityInput> = Vec::new();
+    let mut rewritten: Vec<&EntityInput> = Vec::new();
     for entity in &update.entities {
-        let existing = sqlx::query(
-            "SELECT source_key, orphan, input_hash, errors FROM entities WHERE entity_ref = $1",
-        )
-        .bind(&entity.entity_ref)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(database_error)?;
-        match existing {
-            None => {
-                sqlx::query(
-                    "INSERT INTO entities (entity_ref, uid, source_key, location_id, input_hash, entity_json) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(&entity.entity_ref)
-                .bind(uuid::Uuid::new_v4().to_string())
-                .bind(&update.key)
-                .bind(&source.location_id)
-                .bind(&entity.input_hash)
-                .bind(&entity.entity_json)
-                .execute(&mut **tx)
-                .await
-                .map_err(database_error)?;
-            }
+        if kept.contains(&entity.entity_ref) {
+            source_errors.push(ErrorItem {
+                name: "ConflictError".to_owned(),
+                message: format!(
+                    "entity {} is defined more than once in {}; only the first definition is used",
+                    entity.entity_ref, update.key
+                ),
+            });
+            continue;
+        }
+        match existing.get(&entity.entity_ref) {
+            None => inserted.push(entity),
             Some(row) => {
-                let owner: String = row.try_get("source_key").map_err(database_error)?;
-                let orphan: i64 = row.try_get("orphan").map_err(database_error)?;
-                let hash: String = row.try_get("input_hash").map_err(database_error)?;
-                let errors: String = row.try_get("errors").map_err(database_error)?;
-                if owner != update.key && orphan == 0 {
+                if row.source_key != update.key && !row.orphan {
                     outcome
                         .conflicts
-                        .push((entity.entity_ref.clone(), owner.clone()));
+                        .push((entity.entity_ref.clone(), row.source_key.clone()));
                     source_errors.push(ErrorItem {
                         name: "ConflictError".to_owned(),
                         message: format!(
-                            "entity {} is already provided by {owner}; an entity can come from only one location, so this definition is ignored",
-                            entity.entity_ref
+                            "entity {} is already provided by {}; an entity can come from only one location, so this definition is ignored",
+                            entity.entity_ref, row.source_key
                         ),
                     });
                     continue;
                 }
                 kept.insert(entity.entity_ref.clone());
-                if owner == update.key && orphan == 0 && hash == entity.input_hash && errors == "[]"
+                if row.source_key == update.key
+                    && !row.orphan
+                    && row.input_hash == entity.input_hash
+                    && row.errors == "[]"
                 {
                     continue; // unchanged: no write
                 }
-                relation_endpoints(tx, &entity.entity_ref, &mut affected).await?;
-                sqlx::query("DELETE FROM relations WHERE originating_ref = $1")
-                    .bind(&entity.entity_ref)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(database_error)?;
                 sqlx::query(
                     "UPDATE entities SET source_key = $1, location_id = $2, input_hash = $3, entity_json = $4, errors = '[]', orphan = 0 WHERE entity_ref = $5",
                 )
@@ -361,26 +455,46 @@ async fn apply_in(
                 .execute(&mut **tx)
                 .await
                 .map_err(database_error)?;
+                rewritten.push(entity);
             }
         }
         kept.insert(entity.entity_ref.clone());
         outcome.changed = true;
         affected.insert(entity.entity_ref.clone());
-        for relation in &entity.relations {
-            sqlx::query(
-                "INSERT INTO relations (originating_ref, source_ref, type, target_ref) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(&entity.entity_ref)
-            .bind(&relation.source_ref)
-            .bind(&relation.relation_type)
-            .bind(&relation.target_ref)
-            .execute(&mut **tx)
-            .await
-            .map_err(database_error)?;
-            affected.insert(relation.source_ref.clone());
-            affected.insert(relation.target_ref.clone());
-        }
     }
+    // Relations of rewritten entities are replaced; the old other ends need stitching too.
+    let rewritten_refs: Vec<String> = rewritten.iter().map(|e| e.entity_ref.clone()).collect();
+    for chunk in rewritten_refs.chunks(IN_CHUNK) {
+        let list = params(1, chunk.len());
+        let mut query = sqlx::query(AssertSqlSafe(format!(
+            "SELECT source_ref, target_ref FROM relations WHERE originating_ref IN ({list})"
+        )));
+        for entity_ref in chunk {
+            query = query.bind(entity_ref);
+        }
+        for row in query.fetch_all(&mut **tx).await.map_err(database_error)? {
+            affected.insert(row.try_get("source_ref").map_err(database_error)?);
+            affected.insert(row.try_get("target_ref").map_err(database_error)?);
+        }
+        let mut delete = sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM relations WHERE originating_ref IN ({list})"
+        )));
+        for entity_ref in chunk {
+            delete = delete.bind(entity_ref);
+        }
+        delete.execute(&mut **tx).await.map_err(database_error)?;
+    }
+    insert_entities(tx, &inserted, &update.key, &source.location_id).await?;
+    let relations: Vec<(&str, &portico_store::RelationRow)> = inserted
+        .iter()
+        .chain(rewritten.iter())
+        .flat_map(|e| e.relations.iter().map(move |r| (e.entity_ref.as_str(), r)))
+        .collect();
+    for (_, relation) in &relations {
+        affected.insert(relation.source_ref.clone());
+        affected.insert(relation.target_ref.clone());
+    }
+    insert_relations(tx, &relations).await?;
 
     for (entity_ref, errors) in &update.failed {
         let owned =
@@ -638,7 +752,51 @@ impl CatalogStore for SqlStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(database_error)?;
-        let mut stitched = Vec::new();
+        let refs: Vec<String> = rows
+            .iter()
+            .map(|row| row.try_get("entity_ref"))
+            .collect::<Result<_, _>>()
+            .map_err(database_error)?;
+        // Everything the batch needs, in a few queries rather than a few per entity.
+        let mut relations_by_ref: std::collections::HashMap<String, BTreeSet<(String, String)>> =
+            std::collections::HashMap::new();
+        let mut named_errors: std::collections::HashMap<String, Vec<ErrorItem>> =
+            std::collections::HashMap::new();
+        for chunk in refs.chunks(IN_CHUNK) {
+            let list = params(1, chunk.len());
+            let mut query = sqlx::query(AssertSqlSafe(format!(
+                "SELECT source_ref, type, target_ref FROM relations WHERE source_ref IN ({list})"
+            )));
+            for entity_ref in chunk {
+                query = query.bind(entity_ref);
+            }
+            for row in query.fetch_all(&mut *tx).await.map_err(database_error)? {
+                relations_by_ref
+                    .entry(row.try_get("source_ref").map_err(database_error)?)
+                    .or_default()
+                    .insert((
+                        row.try_get("type").map_err(database_error)?,
+                        row.try_get("target_ref").map_err(database_error)?,
+                    ));
+            }
+            // Problems of the files an entity (a Location) points at show on it.
+            let mut query = sqlx::query(AssertSqlSafe(format!(
+                "SELECT named_by, errors FROM sources WHERE named_by IN ({list}) ORDER BY source_key"
+            )));
+            for entity_ref in chunk {
+                query = query.bind(entity_ref);
+            }
+            for row in query.fetch_all(&mut *tx).await.map_err(database_error)? {
+                let errors =
+                    parse_errors(&row.try_get::<String, _>("errors").map_err(database_error)?)?;
+                named_errors
+                    .entry(row.try_get("named_by").map_err(database_error)?)
+                    .or_default()
+                    .extend(errors);
+            }
+        }
+        let mut changed: Vec<(StoredEntity, i64)> = Vec::new();
+        let mut unchanged: Vec<(String, i64)> = Vec::new();
         for row in rows {
             let entity_ref: String = row.try_get("entity_ref").map_err(database_error)?;
             let uid: String = row.try_get("uid").map_err(database_error)?;
@@ -648,31 +806,11 @@ impl CatalogStore for SqlStore {
             let orphan: i64 = row.try_get("orphan").map_err(database_error)?;
             let old_etag: String = row.try_get("etag").map_err(database_error)?;
             let ticket: i64 = row.try_get("stitch_ticket").map_err(database_error)?;
-            let relations: Vec<(String, String)> = sqlx::query(
-                "SELECT DISTINCT type, target_ref FROM relations WHERE source_ref = $1 ORDER BY type, target_ref",
-            )
-            .bind(&entity_ref)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(database_error)?
-            .iter()
-            .map(|r| Ok((r.try_get("type")?, r.try_get("target_ref")?)))
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(database_error)?;
-            // Problems of the files this entity (a Location) points at show on it.
-            let named =
-                sqlx::query("SELECT errors FROM sources WHERE named_by = $1 ORDER BY source_key")
-                    .bind(&entity_ref)
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(database_error)?;
-            for source in named {
-                errors.extend(parse_errors(
-                    &source
-                        .try_get::<String, _>("errors")
-                        .map_err(database_error)?,
-                )?);
-            }
+            let relations: Vec<(String, String)> = relations_by_ref
+                .remove(&entity_ref)
+                .map(|set| set.into_iter().collect())
+                .unwrap_or_default();
+            errors.extend(named_errors.remove(&entity_ref).unwrap_or_default());
             let (final_json, etag) = stitcher.stitch(&StitchInput {
                 entity_json: &entity_json,
                 uid: &uid,
@@ -680,35 +818,66 @@ impl CatalogStore for SqlStore {
                 errors: &errors,
                 orphan: orphan != 0,
             });
-            let changed = etag != old_etag;
-            // The ticket check leaves the entity marked if it was marked again meanwhile.
-            let updated = if changed {
-                sqlx::query(
-                    "UPDATE entities SET final_json = $1, etag = $2, stitch_pending = 0 WHERE entity_ref = $3 AND stitch_ticket = $4",
-                )
-                .bind(&final_json)
-                .bind(&etag)
-                .bind(&entity_ref)
-                .bind(ticket)
+            if etag == old_etag {
+                unchanged.push((entity_ref, ticket));
             } else {
-                sqlx::query(
-                    "UPDATE entities SET stitch_pending = 0 WHERE entity_ref = $1 AND stitch_ticket = $2",
-                )
-                .bind(&entity_ref)
-                .bind(ticket)
-            }
-            .execute(&mut *tx)
-            .await
-            .map_err(database_error)?;
-            if updated.rows_affected() > 0 && changed {
-                stitched.push(StoredEntity {
-                    entity_ref,
-                    uid,
-                    final_json,
-                    etag,
-                });
+                changed.push((
+                    StoredEntity {
+                        entity_ref,
+                        uid,
+                        final_json,
+                        etag,
+                    },
+                    ticket,
+                ));
             }
         }
+        // Written in batches; the ticket check leaves an entity marked if it was marked again
+        // while it was being stitched.
+        let mut written: HashSet<String> = HashSet::new();
+        for chunk in changed.chunks(IN_CHUNK / 4) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let p = 1 + i * 4;
+                    format!("(${p}, ${}, ${}, CAST(${} AS BIGINT))", p + 1, p + 2, p + 3)
+                })
+                .collect();
+            let mut query = sqlx::query(AssertSqlSafe(format!(
+                "UPDATE entities SET final_json = v.column2, etag = v.column3, stitch_pending = 0 \
+                 FROM (VALUES {}) AS v WHERE entities.entity_ref = v.column1 AND entities.stitch_ticket = v.column4 \
+                 RETURNING entities.entity_ref",
+                rows.join(", ")
+            )));
+            for (entity, ticket) in chunk {
+                query = query
+                    .bind(&entity.entity_ref)
+                    .bind(&entity.final_json)
+                    .bind(&entity.etag)
+                    .bind(*ticket);
+            }
+            for row in query.fetch_all(&mut *tx).await.map_err(database_error)? {
+                written.insert(row.try_get("entity_ref").map_err(database_error)?);
+            }
+        }
+        for chunk in unchanged.chunks(IN_CHUNK / 2) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(${}, CAST(${} AS BIGINT))", 1 + i * 2, 2 + i * 2))
+                .collect();
+            let mut query = sqlx::query(AssertSqlSafe(format!(
+                "UPDATE entities SET stitch_pending = 0 FROM (VALUES {}) AS v \
+                 WHERE entities.entity_ref = v.column1 AND entities.stitch_ticket = v.column2",
+                rows.join(", ")
+            )));
+            for (entity_ref, ticket) in chunk {
+                query = query.bind(entity_ref).bind(*ticket);
+            }
+            query.execute(&mut *tx).await.map_err(database_error)?;
+        }
+        let stitched: Vec<StoredEntity> = changed
+            .into_iter()
+            .map(|(entity, _)| entity)
+            .filter(|entity| written.contains(&entity.entity_ref))
+            .collect();
         tx.commit().await.map_err(database_error)?;
         Ok(stitched)
     }
