@@ -65,6 +65,9 @@ enum Command {
         /// Seed of the generated catalog.
         #[arg(long, default_value_t = CatalogSpec::DEFAULT_SEED)]
         seed: u64,
+        /// Internal: measure from this file of final entities (JSON lines).
+        #[arg(long, hide = true)]
+        input: Option<PathBuf>,
     },
     /// Run the tidy checks (crate dependency directions, `//!` module docs).
     Tidy,
@@ -105,10 +108,12 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             entities,
             iterations,
             seed,
+            input,
         } => bench_read_model::run(&bench_read_model::Options {
             entities,
             iterations,
             seed,
+            input,
         })?,
         Command::Tidy => {
             let problems = tidy::run_all(&workspace_root())?;

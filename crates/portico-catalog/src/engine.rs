@@ -96,6 +96,8 @@ impl Stitcher for ModelStitcher {
 }
 
 const STITCH_BATCH: usize = 500;
+/// Sources read and parsed at once while their predecessors are written.
+const PARALLEL_SOURCES: usize = 4;
 
 /// The catalog engine over a store `S`.
 pub struct Engine<S: CatalogStore> {
@@ -281,58 +283,74 @@ impl<S: CatalogStore> Engine<S> {
     /// Processes a source now, then everything new it leads to, then stitches.
     async fn process_tree(&self, key: &str) -> EngineResult<()> {
         let mut queue = VecDeque::from([key.to_owned()]);
-        while let Some(key) = queue.pop_front() {
-            queue.extend(self.process_key(&key, true).await?);
+        while !queue.is_empty() {
+            let batch: Vec<String> = queue.drain(..queue.len().min(PARALLEL_SOURCES)).collect();
+            queue.extend(self.process_keys(batch, true).await?);
         }
         self.stitch_pending().await
     }
 
     /// Processes one source; returns the child sources it added.
     pub(crate) async fn process_key(&self, key: &str, force: bool) -> EngineResult<Vec<String>> {
-        let Some(source) = self.store.source(key).await? else {
-            return Ok(Vec::new());
-        };
-        let Some(location) = self.store.location(&source.location_id).await? else {
-            return Ok(Vec::new());
-        };
-        if location.location_type == providers::PROVIDER_LOCATION_TYPE {
-            // A provider pushes its entities; there is nothing to read.
-            self.store.reschedule_source(key, i64::MAX).await?;
-            return Ok(Vec::new());
+        self.process_keys(vec![key.to_owned()], force).await
+    }
+
+    /// Processes sources: reading and parsing run in parallel on blocking threads, the results
+    /// are applied to the store one by one in order. Returns the child sources they added.
+    pub(crate) async fn process_keys(
+        &self,
+        keys: Vec<String>,
+        force: bool,
+    ) -> EngineResult<Vec<String>> {
+        let mut running = Vec::with_capacity(keys.len());
+        for key in keys {
+            let Some(source) = self.store.source(&key).await? else {
+                continue;
+            };
+            let Some(location) = self.store.location(&source.location_id).await? else {
+                continue;
+            };
+            if location.location_type == providers::PROVIDER_LOCATION_TYPE {
+                // A provider pushes its entities; there is nothing to read.
+                self.store.reschedule_source(&key, i64::MAX).await?;
+                continue;
+            }
+            let reader = Arc::clone(&self.reader);
+            let kinds = Arc::clone(&self.kinds);
+            let settings = Arc::clone(&self.settings);
+            let owned_key = key.clone();
+            let previous = if force { None } else { source.content_hash };
+            let task = tokio::task::spawn_blocking(move || {
+                process_source(
+                    &owned_key,
+                    previous.as_deref(),
+                    &location,
+                    reader.as_ref(),
+                    &kinds,
+                    &settings,
+                )
+            });
+            running.push((key, task));
         }
-        let next = self.next_refresh_at(key);
-        let reader = Arc::clone(&self.reader);
-        let kinds = Arc::clone(&self.kinds);
-        let settings = Arc::clone(&self.settings);
-        let owned_key = key.to_owned();
-        let previous = if force {
-            None
-        } else {
-            source.content_hash.clone()
-        };
-        let update = tokio::task::spawn_blocking(move || {
-            process_source(
-                &owned_key,
-                previous.as_deref(),
-                &location,
-                reader.as_ref(),
-                &kinds,
-                &settings,
-            )
-        })
-        .await
-        .map_err(|err| EngineError::Internal(format!("processing {key} failed: {err}")))?;
-        let Some(mut update) = update else {
-            self.store.reschedule_source(key, next).await?;
-            return Ok(Vec::new());
-        };
-        update.next_refresh_at = next;
-        let outcome = self
-            .store
-            .apply_source(update, self.settings.orphan_strategy)
-            .await?;
-        self.index(&[], &outcome.removed);
-        Ok(outcome.new_children)
+        let mut children = Vec::new();
+        for (key, task) in running {
+            let update = task
+                .await
+                .map_err(|err| EngineError::Internal(format!("processing {key} failed: {err}")))?;
+            let next = self.next_refresh_at(&key);
+            let Some(mut update) = update else {
+                self.store.reschedule_source(&key, next).await?;
+                continue;
+            };
+            update.next_refresh_at = next;
+            let outcome = self
+                .store
+                .apply_source(update, self.settings.orphan_strategy)
+                .await?;
+            self.index(&[], &outcome.removed);
+            children.extend(outcome.new_children);
+        }
+        Ok(children)
     }
 
     /// When a source processed now is next due: the interval with ±25% jitter, so that
@@ -392,9 +410,8 @@ impl<S: CatalogStore> Engine<S> {
             .store
             .claim_due_sources(&self.worker, self.now(), lease, limit)
             .await?;
-        for source in &due {
-            self.process_key(&source.key, false).await?;
-        }
+        self.process_keys(due.iter().map(|s| s.key.clone()).collect(), false)
+            .await?;
         if !due.is_empty() {
             self.stitch_pending().await?;
         }

@@ -20,6 +20,41 @@
 //!
 //! Entities are stored as compact JSON text (`Arc<str>`), serialised once per upsert; readers
 //! get the shared text and parse only the page they project (see [`project`]).
+//!
+//! Deliberate differences from Backstage, all on edge cases: facet values are grouped
+//! case-insensitively (reported with the first spelling seen) and count entities, not rows;
+//! an entity with several values of the order field appears once, not once per value; `$any`
+//! of nothing matches nothing; `$in: []` is rejected; `fields` paths may name keys containing
+//! dots (annotations); cursors know where they are, so `prevCursor` is given exactly when
+//! items precede the page (also for `offset` pages).
+//!
+//! # Design
+//!
+//! - **Index** (`index.rs`): every distinct lowercase key and `(key, value)` pair is interned
+//!   once; a value holds the set of entities carrying it (a posting list: inline up to
+//!   three ids, a vector up to 32, then a roaring bitmap); a key holds the entities having it
+//!   and its value ids in sorted order. Each entity keeps its rows (4 bytes each) to update
+//!   postings by difference on upsert and to read its own values. Value texts live in one
+//!   arena string, compacted when half garbage; hash tables store ids only.
+//! - **Filters** evaluate to bitmaps: equality is a posting, `$in`/`$any` unions, `$all`
+//!   intersections (smallest first, negations subtracted last), `$not` a difference with
+//!   all entities, `$hasPrefix` a range of the key's sorted values.
+//! - **Order and pages** (`query.rs`) never sort the matching set: a page is either read off
+//!   the order key's sorted values (intersecting each posting with the set) or selected from
+//!   the set's members in linear time with a bounded buffer, whichever is estimated cheaper;
+//!   a sorted walk that overruns its budget (members clustered late) switches to selection.
+//! - **Full text** (`ngram.rs`): keys in [`DEFAULT_FULL_TEXT_KEYS`] keep a trigram index over
+//!   their distinct values — candidates are the intersection of the term's trigrams, then
+//!   verified; terms of one or two characters take the union of the trigrams containing
+//!   them. Other keys test their distinct values (or, for a small filtered set, just its
+//!   members' values): proportional to that key's values, never to the catalog.
+//! - **Facets** count postings (no filter), intersect each value's posting with the filter
+//!   set (few values), or count the filter set's members' rows (many values).
+//!
+//! At 100,000 generated entities (2.9 million rows, 1.1 million distinct values, 690,000
+//! relations) the index takes about 150 MiB next to 125 MiB of JSON; `cargo xtask
+//! bench-read-model` measures it. Limits: at most 2^31 distinct values; value texts up to
+//! 64 KiB (Backstage indexes at most 200 characters anyway).
 
 mod cursor;
 mod error;
@@ -172,12 +207,20 @@ impl ReadModel {
 
     /// Adds `entity` (a final entity), replacing any entity with the same ref
     /// (`kind:namespace/name`, case-insensitive, namespace `default` when unset).
+    ///
+    /// Upserting an entity identical to the stored one (same JSON text) changes nothing and
+    /// costs a serialisation and a comparison.
     pub fn upsert(&mut self, entity: &serde_json::Value) -> Result<(), ReadModelError> {
+        let entity_ref = flatten::entity_ref_of(entity)?;
+        let json = serde_json::to_string(entity)
+            .map_err(|e| ReadModelError::InvalidEntity(e.to_string()))?;
+        if let Some(doc) = self.index.doc_by_ref(&entity_ref)
+            && self.index.slot(doc).is_some_and(|slot| *slot.json == *json)
+        {
+            return Ok(());
+        }
         let flat = flatten::flatten(entity)?;
-        let json: Arc<str> = serde_json::to_string(entity)
-            .map_err(|e| ReadModelError::InvalidEntity(e.to_string()))?
-            .into();
-        self.index.upsert(flat, json);
+        self.index.upsert(flat, json.into());
         Ok(())
     }
 
@@ -214,7 +257,7 @@ impl ReadModel {
         let mut refs: Vec<String> = set
             .iter()
             .filter_map(|doc| self.index.slot(doc))
-            .map(|slot| slot.entity_ref.to_string())
+            .map(|slot| slot.entity_ref().to_owned())
             .collect();
         refs.sort_unstable();
         refs

@@ -76,7 +76,8 @@ async fn mark_for_stitch(tx: &mut Tx, refs: &BTreeSet<String>) -> StoreResult<()
     let refs: Vec<&String> = refs.iter().collect();
     for chunk in refs.chunks(IN_CHUNK) {
         let mut query = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE entities SET stitch_pending = 1, stitch_ticket = stitch_ticket + 1 WHERE entity_ref IN ({})",
+            "INSERT INTO stitch_queue (entity_ref, ticket) SELECT entity_ref, 1 FROM entities WHERE entity_ref IN ({}) \
+             ON CONFLICT (entity_ref) DO UPDATE SET ticket = stitch_queue.ticket + 1",
             params(1, chunk.len())
         )));
         for entity_ref in chunk {
@@ -209,6 +210,11 @@ async fn delete_entity_row(
         .await
         .map_err(database_error)?;
     sqlx::query("DELETE FROM entities WHERE entity_ref = $1")
+        .bind(entity_ref)
+        .execute(&mut **tx)
+        .await
+        .map_err(database_error)?;
+    sqlx::query("DELETE FROM stitch_queue WHERE entity_ref = $1")
         .bind(entity_ref)
         .execute(&mut **tx)
         .await
@@ -746,7 +752,8 @@ impl CatalogStore for SqlStore {
     ) -> StoreResult<Vec<StoredEntity>> {
         let mut tx = self.begin().await?;
         let rows = sqlx::query(
-            "SELECT entity_ref, uid, entity_json, errors, orphan, etag, stitch_ticket FROM entities WHERE stitch_pending = 1 ORDER BY entity_ref LIMIT $1",
+            "SELECT q.entity_ref, q.ticket, e.uid, e.entity_json, e.errors, e.orphan, e.etag \
+             FROM stitch_queue q JOIN entities e ON e.entity_ref = q.entity_ref ORDER BY q.entity_ref LIMIT $1",
         )
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&mut *tx)
@@ -805,7 +812,7 @@ impl CatalogStore for SqlStore {
                 parse_errors(&row.try_get::<String, _>("errors").map_err(database_error)?)?;
             let orphan: i64 = row.try_get("orphan").map_err(database_error)?;
             let old_etag: String = row.try_get("etag").map_err(database_error)?;
-            let ticket: i64 = row.try_get("stitch_ticket").map_err(database_error)?;
+            let ticket: i64 = row.try_get("ticket").map_err(database_error)?;
             let relations: Vec<(String, String)> = relations_by_ref
                 .remove(&entity_ref)
                 .map(|set| set.into_iter().collect())
@@ -832,52 +839,44 @@ impl CatalogStore for SqlStore {
                 ));
             }
         }
-        // Written in batches; the ticket check leaves an entity marked if it was marked again
-        // while it was being stitched.
-        let mut written: HashSet<String> = HashSet::new();
-        for chunk in changed.chunks(IN_CHUNK / 4) {
+        // Written in batches. An entity leaves the queue only if its ticket is unchanged, so one
+        // marked again while it was being stitched is stitched again.
+        for chunk in changed.chunks(IN_CHUNK / 3) {
             let rows: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    let p = 1 + i * 4;
-                    format!("(${p}, ${}, ${}, CAST(${} AS BIGINT))", p + 1, p + 2, p + 3)
-                })
+                .map(|i| format!("({})", params(1 + i * 3, 3)))
                 .collect();
             let mut query = sqlx::query(AssertSqlSafe(format!(
-                "UPDATE entities SET final_json = v.column2, etag = v.column3, stitch_pending = 0 \
-                 FROM (VALUES {}) AS v WHERE entities.entity_ref = v.column1 AND entities.stitch_ticket = v.column4 \
-                 RETURNING entities.entity_ref",
+                "UPDATE entities SET final_json = v.column2, etag = v.column3 \
+                 FROM (VALUES {}) AS v WHERE entities.entity_ref = v.column1",
                 rows.join(", ")
             )));
-            for (entity, ticket) in chunk {
+            for (entity, _) in chunk {
                 query = query
                     .bind(&entity.entity_ref)
                     .bind(&entity.final_json)
-                    .bind(&entity.etag)
-                    .bind(*ticket);
+                    .bind(&entity.etag);
             }
-            for row in query.fetch_all(&mut *tx).await.map_err(database_error)? {
-                written.insert(row.try_get("entity_ref").map_err(database_error)?);
-            }
+            query.execute(&mut *tx).await.map_err(database_error)?;
         }
-        for chunk in unchanged.chunks(IN_CHUNK / 2) {
+        let done: Vec<(&str, i64)> = changed
+            .iter()
+            .map(|(entity, ticket)| (entity.entity_ref.as_str(), *ticket))
+            .chain(unchanged.iter().map(|(r, ticket)| (r.as_str(), *ticket)))
+            .collect();
+        for chunk in done.chunks(IN_CHUNK / 2) {
             let rows: Vec<String> = (0..chunk.len())
                 .map(|i| format!("(${}, CAST(${} AS BIGINT))", 1 + i * 2, 2 + i * 2))
                 .collect();
             let mut query = sqlx::query(AssertSqlSafe(format!(
-                "UPDATE entities SET stitch_pending = 0 FROM (VALUES {}) AS v \
-                 WHERE entities.entity_ref = v.column1 AND entities.stitch_ticket = v.column2",
+                "DELETE FROM stitch_queue WHERE (entity_ref, ticket) IN (VALUES {})",
                 rows.join(", ")
             )));
             for (entity_ref, ticket) in chunk {
-                query = query.bind(entity_ref).bind(*ticket);
+                query = query.bind(*entity_ref).bind(*ticket);
             }
             query.execute(&mut *tx).await.map_err(database_error)?;
         }
-        let stitched: Vec<StoredEntity> = changed
-            .into_iter()
-            .map(|(entity, _)| entity)
-            .filter(|entity| written.contains(&entity.entity_ref))
-            .collect();
+        let stitched: Vec<StoredEntity> = changed.into_iter().map(|(entity, _)| entity).collect();
         tx.commit().await.map_err(database_error)?;
         Ok(stitched)
     }

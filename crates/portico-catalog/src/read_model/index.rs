@@ -2,16 +2,21 @@
 //! their posting lists, and the per-entity row list used to update it.
 //!
 //! Layout (ids are dense `u32`s, recycled through free lists):
-//! - a **slot** per entity: canonical ref, uid, the stored JSON text (`Arc<str>`) and its rows
-//!   `(key id, value id)` sorted by key — the "forward index" used to remove old postings on
-//!   update, to read one entity's sort value and to count facets of a small filtered set;
-//! - a **key** per distinct lowercase key: which entities have it (`exists`), which have it
-//!   only without a value (`unvalued`), which have several values (`multi`), its values in
-//!   sorted order ([`SortedValues`]) and, for a few text keys, a trigram index ([`NgramIndex`]);
-//! - a **value** per distinct `(key, lowercase value)`: the text, the first original spelling
-//!   when it differs, and the entities carrying it ([`Posting`]).
+//! - a **slot** per entity: canonical ref and uid (one allocation), the stored JSON text
+//!   (`Arc<str>`) and its rows sorted by key — the "forward index" used to remove old postings
+//!   on update, to read one entity's sort value and to count facets of a small filtered set. A
+//!   row is 4 bytes: a value id (the value knows its key), or for a key without a value, the
+//!   key id tagged with [`NULL_ROW`];
+//! - a **key** per distinct lowercase key: which entities have it (`exists`), its values in
+//!   sorted order ([`SortedValues`]) and, only when needed, which entities have it without a
+//!   value or with several values, and a trigram index ([`NgramIndex`]) for full-text keys;
+//! - a **value** per distinct `(key, lowercase value)`: 32 bytes — its key, where its text
+//!   lives in the text arena, and the entities carrying it ([`Posting`]).
 //!
-//! Strings are stored once: the hash tables hold only ids and hash the strings they point to.
+//! Value texts (lowercase, then the first original spelling when it differs) are appended to
+//! one arena string; freed texts are counted and the arena is compacted when more than half of
+//! it is garbage. Hash tables hold only ids and hash the strings they point to, so every string
+//! is stored once.
 
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
@@ -19,41 +24,75 @@ use std::sync::Arc;
 use hashbrown::HashTable;
 use roaring::RoaringBitmap;
 
-use super::flatten::Flattened;
+use super::flatten::{FlatValue, Flattened};
 use super::ngram::NgramIndex;
 use super::posting::Posting;
 use super::sorted::SortedValues;
 
-/// Value id of a row whose key has no value (null, or too long to index).
-pub(crate) const NO_VALUE: u32 = u32::MAX;
+/// Tag of a row that is a key id without a value (null, or too long to index); other rows are
+/// value ids, which therefore stay below this.
+pub(crate) const NULL_ROW: u32 = 1 << 31;
 /// Key id marking a free value slot.
 const FREE: u32 = u32::MAX;
-
-/// One search row of an entity, as ids.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct Row {
-    pub key: u32,
-    pub value: u32,
-}
+/// The arena is compacted only past this size (bytes).
+const ARENA_COMPACT_MIN: usize = 1 << 16;
 
 /// A distinct `(key, lowercase value)`.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ValueEntry {
     /// Owning key ([`FREE`] when the slot is unused).
     pub key: u32,
-    /// Lowercase text.
-    pub lower: Box<str>,
-    /// The spelling first seen, when it differs from `lower`.
-    pub original: Option<Box<str>>,
+    /// Bytes of the lowercase text at `offset` in the arena.
+    lower_len: u16,
+    /// Bytes of the original spelling right after it; 0 when it equals the lowercase text.
+    original_len: u16,
+    offset: u64,
     /// Entities carrying this value.
     pub docs: Posting,
 }
 
-impl ValueEntry {
-    /// The value as written (first spelling seen), for facets.
-    pub fn display(&self) -> &str {
-        self.original.as_deref().unwrap_or(&self.lower)
+/// Reads value texts from the arena.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Texts<'a> {
+    values: &'a [ValueEntry],
+    arena: &'a str,
+}
+
+impl<'a> Texts<'a> {
+    fn span(&self, offset: u64, len: u16) -> &'a str {
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        self.arena
+            .get(start..start.saturating_add(usize::from(len)))
+            .unwrap_or_default()
     }
+
+    /// The lowercase text of value `id`.
+    pub fn lower(&self, id: u32) -> &'a str {
+        self.values
+            .get(id as usize)
+            .map_or("", |v| self.span(v.offset, v.lower_len))
+    }
+
+    /// The value as first written, for facets.
+    pub fn original(&self, id: u32) -> &'a str {
+        match self.values.get(id as usize) {
+            Some(v) if v.original_len > 0 => {
+                self.span(v.offset + u64::from(v.lower_len), v.original_len)
+            }
+            _ => self.lower(id),
+        }
+    }
+}
+
+/// Per-key sets that are usually empty, kept out of line.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KeyExtra {
+    /// Entities whose rows of this key all lack a value.
+    pub unvalued: Posting,
+    /// Entities with two or more values of this key.
+    pub multi: Posting,
+    /// Trigram index of the values, for keys configured for full-text search.
+    pub ngrams: Option<NgramIndex>,
 }
 
 /// A distinct lowercase key.
@@ -63,47 +102,58 @@ pub(crate) struct KeyEntry {
     pub name: Box<str>,
     /// Entities with at least one row of this key.
     pub exists: Posting,
-    /// Entities whose rows of this key all lack a value.
-    pub unvalued: Posting,
-    /// Entities with two or more values of this key.
-    pub multi: Posting,
     /// Value ids in lowercase order.
     pub sorted: SortedValues,
-    /// Trigram index of the values, for keys configured for full-text search.
-    pub ngrams: Option<Box<NgramIndex>>,
+    pub extra: Option<Box<KeyExtra>>,
+}
+
+impl KeyEntry {
+    pub fn unvalued(&self) -> Option<&Posting> {
+        self.extra
+            .as_ref()
+            .map(|e| &e.unvalued)
+            .filter(|p| !p.is_empty())
+    }
+
+    pub fn is_multi(&self, doc: u32) -> bool {
+        self.extra.as_ref().is_some_and(|e| e.multi.contains(doc))
+    }
+
+    pub fn ngrams(&self) -> Option<&NgramIndex> {
+        self.extra.as_ref().and_then(|e| e.ngrams.as_ref())
+    }
 }
 
 /// One stored entity.
 #[derive(Debug, Clone)]
 pub(crate) struct Slot {
-    /// `kind:namespace/name`, lowercase.
-    pub entity_ref: Box<str>,
-    /// `metadata.uid` as written.
-    pub uid: Option<Box<str>>,
     /// Compact JSON text of the entity.
     pub json: Arc<str>,
-    /// Search rows as ids, sorted, distinct.
-    pub rows: Box<[Row]>,
+    /// The canonical ref followed by the uid (if any).
+    ids: Box<str>,
+    /// Search rows (value ids, or [`NULL_ROW`]-tagged key ids), sorted by key then row.
+    rows: Box<[u32]>,
     /// First 8 bytes of [`Slot::tiebreak`], big-endian: most comparisons stop here.
     pub tb_prefix: u64,
+    ref_len: u32,
 }
 
 impl Slot {
-    /// The tie-breaker of ordering: the uid, or the ref for entities without one.
-    pub fn tiebreak(&self) -> &str {
-        self.uid.as_deref().unwrap_or(&self.entity_ref)
+    /// `kind:namespace/name`, lowercase.
+    pub fn entity_ref(&self) -> &str {
+        self.ids.get(..self.ref_len as usize).unwrap_or_default()
     }
 
-    /// The value ids of `key` in this entity (without [`NO_VALUE`]).
-    pub fn values_of(&self, key: u32) -> impl Iterator<Item = u32> + '_ {
-        let start = self.rows.partition_point(|r| r.key < key);
-        self.rows
-            .get(start..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(move |r| r.key == key)
-            .filter(|r| r.value != NO_VALUE)
-            .map(|r| r.value)
+    /// `metadata.uid` as written.
+    pub fn uid(&self) -> Option<&str> {
+        self.ids
+            .get(self.ref_len as usize..)
+            .filter(|uid| !uid.is_empty())
+    }
+
+    /// The tie-breaker of ordering: the uid, or the ref for entities without one.
+    pub fn tiebreak(&self) -> &str {
+        self.uid().unwrap_or_else(|| self.entity_ref())
     }
 }
 
@@ -117,7 +167,7 @@ pub(crate) fn prefix_u64(text: &str) -> u64 {
 }
 
 /// Counts of the index's contents and an estimate of their heap size.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReadModelStats {
     /// Stored entities.
     pub entities: usize,
@@ -129,8 +179,16 @@ pub struct ReadModelStats {
     pub rows: usize,
     /// Bytes of stored entity JSON.
     pub json_bytes: usize,
-    /// Estimated heap bytes of everything else (tables, postings, strings, rows).
-    pub index_bytes: usize,
+    /// Estimated heap bytes of the index (everything but the JSON), by part, allocator
+    /// overhead included.
+    pub index_parts: Vec<(&'static str, usize)>,
+}
+
+impl ReadModelStats {
+    /// Estimated heap bytes of the index, JSON excluded.
+    pub fn index_bytes(&self) -> usize {
+        self.index_parts.iter().map(|(_, bytes)| bytes).sum()
+    }
 }
 
 /// The index's data and its maintenance; queries live in `query.rs`.
@@ -140,9 +198,11 @@ pub(crate) struct Index {
     pub keys: Vec<KeyEntry>,
     free_keys: Vec<u32>,
     key_table: HashTable<u32>,
-    pub values: Vec<ValueEntry>,
+    values: Vec<ValueEntry>,
     free_values: Vec<u32>,
     value_table: HashTable<u32>,
+    arena: String,
+    arena_garbage: usize,
     pub slots: Vec<Option<Slot>>,
     free_slots: Vec<u32>,
     ref_table: HashTable<u32>,
@@ -169,6 +229,13 @@ impl Index {
         self.live.len() as usize
     }
 
+    pub fn texts(&self) -> Texts<'_> {
+        Texts {
+            values: &self.values,
+            arena: &self.arena,
+        }
+    }
+
     pub fn slot(&self, doc: u32) -> Option<&Slot> {
         self.slots.get(doc as usize).and_then(Option::as_ref)
     }
@@ -179,6 +246,30 @@ impl Index {
 
     pub fn value(&self, value: u32) -> Option<&ValueEntry> {
         self.values.get(value as usize)
+    }
+
+    /// The key of a row.
+    fn key_of(values: &[ValueEntry], row: u32) -> u32 {
+        if row & NULL_ROW != 0 {
+            row & !NULL_ROW
+        } else {
+            values.get(row as usize).map_or(FREE, |v| v.key)
+        }
+    }
+
+    /// The value ids of `key` in entity `slot` (rows without a value left out).
+    pub fn values_of<'a>(&'a self, slot: &'a Slot, key: u32) -> impl Iterator<Item = u32> + 'a {
+        let values = &self.values;
+        let start = slot
+            .rows
+            .partition_point(|&r| Self::key_of(values, r) < key);
+        slot.rows
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .copied()
+            .take_while(move |&r| Self::key_of(values, r) == key)
+            .filter(|&r| r & NULL_ROW == 0)
     }
 
     /// The id of a lowercase key.
@@ -194,11 +285,11 @@ impl Index {
     /// The id of a lowercase value of a key.
     pub fn value_id(&self, key: u32, lower: &str) -> Option<u32> {
         let hash = value_hash(&self.hasher, key, lower);
+        let texts = self.texts();
         self.value_table
             .find(hash, |&id| {
-                self.values
-                    .get(id as usize)
-                    .is_some_and(|v| v.key == key && &*v.lower == lower)
+                self.values.get(id as usize).is_some_and(|v| v.key == key)
+                    && texts.lower(id) == lower
             })
             .copied()
     }
@@ -208,7 +299,7 @@ impl Index {
         let hash = self.hasher.hash_one(entity_ref);
         self.ref_table
             .find(hash, |&doc| {
-                self.slot(doc).is_some_and(|s| &*s.entity_ref == entity_ref)
+                self.slot(doc).is_some_and(|s| s.entity_ref() == entity_ref)
             })
             .copied()
     }
@@ -218,8 +309,7 @@ impl Index {
         let hash = self.hasher.hash_one(uid);
         self.uid_table
             .find(hash, |&doc| {
-                self.slot(doc)
-                    .is_some_and(|s| s.uid.as_deref() == Some(uid))
+                self.slot(doc).is_some_and(|s| s.uid() == Some(uid))
             })
             .copied()
     }
@@ -228,9 +318,15 @@ impl Index {
         if let Some(id) = self.key_id(name) {
             return id;
         }
+        let extra = self.ngram_keys.iter().any(|k| k == name).then(|| {
+            Box::new(KeyExtra {
+                ngrams: Some(NgramIndex::default()),
+                ..KeyExtra::default()
+            })
+        });
         let entry = KeyEntry {
             name: name.into(),
-            ngrams: self.ngram_keys.iter().any(|k| k == name).then(Box::default),
+            extra,
             ..KeyEntry::default()
         };
         let id = match self.free_keys.pop() {
@@ -257,15 +353,30 @@ impl Index {
         id
     }
 
-    fn intern_value(&mut self, key: u32, lower: String, original: String) -> u32 {
-        if let Some(id) = self.value_id(key, &lower) {
-            return id;
+    /// The id of `value` for `key`, created if new; `None` if its text cannot be stored.
+    fn intern_value(&mut self, key: u32, value: &FlatValue) -> Option<u32> {
+        if let Some(id) = self.value_id(key, &value.lower) {
+            return Some(id);
         }
-        let original = (original != lower).then(|| original.into_boxed_str());
+        if self.values.len() >= NULL_ROW as usize && self.free_values.is_empty() {
+            return None;
+        }
+        let lower_len = u16::try_from(value.lower.len()).ok()?;
+        let original_len = if value.original == value.lower {
+            0
+        } else {
+            u16::try_from(value.original.len()).ok()?
+        };
+        let offset = self.arena.len() as u64;
+        self.arena.push_str(&value.lower);
+        if original_len > 0 {
+            self.arena.push_str(&value.original);
+        }
         let entry = ValueEntry {
             key,
-            lower: lower.into_boxed_str(),
-            original,
+            lower_len,
+            original_len,
+            offset,
             docs: Posting::default(),
         };
         let id = match self.free_values.pop() {
@@ -285,21 +396,22 @@ impl Index {
             keys,
             values,
             value_table,
+            arena,
             ..
         } = self;
-        let text = values.get(id as usize).map_or("", |v| &*v.lower);
-        value_table.insert_unique(value_hash(hasher, key, text), id, |&v| {
+        let texts = Texts { values, arena };
+        value_table.insert_unique(value_hash(hasher, key, &value.lower), id, |&v| {
             values
                 .get(v as usize)
-                .map_or(0, |e| value_hash(hasher, e.key, &e.lower))
+                .map_or(0, |e| value_hash(hasher, e.key, texts.lower(v)))
         });
         if let Some(entry) = keys.get_mut(key as usize) {
-            entry.sorted.insert(id, values);
-            if let Some(ngrams) = entry.ngrams.as_mut() {
-                ngrams.insert(id, text);
+            entry.sorted.insert(id, texts);
+            if let Some(ngrams) = entry.extra.as_mut().and_then(|e| e.ngrams.as_mut()) {
+                ngrams.insert(id, &value.lower);
             }
         }
-        id
+        Some(id)
     }
 
     fn free_value(&mut self, id: u32) {
@@ -309,6 +421,8 @@ impl Index {
             values,
             value_table,
             free_values,
+            arena,
+            arena_garbage,
             ..
         } = self;
         let Some(entry) = values.get(id as usize) else {
@@ -318,14 +432,17 @@ impl Index {
             return;
         }
         let key = entry.key;
-        let hash = value_hash(hasher, key, &entry.lower);
+        let garbage = usize::from(entry.lower_len) + usize::from(entry.original_len);
+        let texts = Texts { values, arena };
+        let lower = texts.lower(id);
+        let hash = value_hash(hasher, key, lower);
         if let Ok(found) = value_table.find_entry(hash, |&v| v == id) {
             found.remove();
         }
         if let Some(key_entry) = keys.get_mut(key as usize) {
-            key_entry.sorted.remove(id, values);
-            if let Some(ngrams) = key_entry.ngrams.as_mut() {
-                ngrams.remove(id, &entry.lower);
+            key_entry.sorted.remove(id, texts);
+            if let Some(ngrams) = key_entry.extra.as_mut().and_then(|e| e.ngrams.as_mut()) {
+                ngrams.remove(id, lower);
             }
         }
         if let Some(entry) = values.get_mut(id as usize) {
@@ -334,7 +451,33 @@ impl Index {
                 ..ValueEntry::default()
             };
         }
+        *arena_garbage += garbage;
         free_values.push(id);
+    }
+
+    /// Rewrites the arena without the texts of freed values.
+    fn compact_arena(&mut self) {
+        let mut arena = String::with_capacity(self.arena.len() - self.arena_garbage);
+        let texts = Texts {
+            values: &self.values,
+            arena: &self.arena,
+        };
+        let mut offsets = Vec::with_capacity(self.values.len());
+        for (id, entry) in self.values.iter().enumerate() {
+            let offset = arena.len() as u64;
+            if entry.key != FREE {
+                arena.push_str(texts.lower(id as u32));
+                if entry.original_len > 0 {
+                    arena.push_str(texts.original(id as u32));
+                }
+            }
+            offsets.push(offset);
+        }
+        for (entry, offset) in self.values.iter_mut().zip(offsets) {
+            entry.offset = offset;
+        }
+        self.arena = arena;
+        self.arena_garbage = 0;
     }
 
     fn free_key(&mut self, id: u32) {
@@ -356,28 +499,29 @@ impl Index {
 
     /// Adds or replaces the entity `flat` describes, stored as `json`.
     pub fn upsert(&mut self, flat: Flattened, json: Arc<str>) {
-        let mut rows: Vec<Row> = Vec::with_capacity(flat.rows.len());
-        for row in flat.rows {
+        let mut rows: Vec<(u32, u32)> = Vec::with_capacity(flat.rows.len());
+        for row in &flat.rows {
             let key = self.intern_key(&row.key);
-            let value = match row.value {
-                None => NO_VALUE,
-                Some(v) => self.intern_value(key, v.lower, v.original),
-            };
-            rows.push(Row { key, value });
+            let value = row
+                .value
+                .as_ref()
+                .and_then(|v| self.intern_value(key, v))
+                .unwrap_or(NULL_ROW | key);
+            rows.push((key, value));
         }
         rows.sort_unstable();
         rows.dedup();
+        let rows: Vec<u32> = rows.into_iter().map(|(_, row)| row).collect();
 
-        let uid: Option<Box<str>> = flat.uid.map(String::into_boxed_str);
         let existing = self.doc_by_ref(&flat.entity_ref);
         let doc = match existing {
             Some(doc) => doc,
             None => self.allocate_slot(),
         };
-        let old_rows: Box<[Row]> = match existing {
+        let old_rows: Box<[u32]> = match existing {
             Some(doc) => {
-                let old_uid = self.slot(doc).and_then(|s| s.uid.clone());
-                if old_uid != uid
+                let old_uid = self.slot(doc).and_then(|s| s.uid().map(str::to_owned));
+                if old_uid != flat.uid
                     && let Some(old_uid) = old_uid
                 {
                     self.unmap_uid(&old_uid, doc);
@@ -392,13 +536,21 @@ impl Index {
         };
         self.apply_rows(doc, &old_rows, &rows);
 
-        let tb_prefix = prefix_u64(uid.as_deref().unwrap_or(&flat.entity_ref));
+        let uid = flat.uid.as_deref().unwrap_or_default();
+        let tb_prefix = prefix_u64(if uid.is_empty() {
+            &flat.entity_ref
+        } else {
+            uid
+        });
+        let ref_len = u32::try_from(flat.entity_ref.len()).unwrap_or(u32::MAX);
+        let mut ids = flat.entity_ref;
+        ids.push_str(uid);
         let slot = Slot {
-            entity_ref: flat.entity_ref.into_boxed_str(),
-            uid,
             json,
+            ids: ids.into_boxed_str(),
             rows: rows.into_boxed_slice(),
             tb_prefix,
+            ref_len,
         };
         if let Some(place) = self.slots.get_mut(doc as usize) {
             *place = Some(slot);
@@ -418,12 +570,11 @@ impl Index {
         let Some(slot) = self.slots.get_mut(doc as usize).and_then(Option::take) else {
             return false;
         };
-        // Unmap while the slot's strings are still at hand (the tables hash them).
-        let hash = self.hasher.hash_one(&*slot.entity_ref);
+        let hash = self.hasher.hash_one(slot.entity_ref());
         if let Ok(found) = self.ref_table.find_entry(hash, |&d| d == doc) {
             found.remove();
         }
-        if let Some(uid) = &slot.uid {
+        if let Some(uid) = slot.uid() {
             self.unmap_uid(uid, doc);
         }
         self.apply_rows(doc, &slot.rows, &[]);
@@ -449,16 +600,14 @@ impl Index {
             ref_table,
             ..
         } = self;
-        let Some(slot) = slots.get(doc as usize).and_then(Option::as_ref) else {
-            return;
+        let ref_of = |d: u32| {
+            slots
+                .get(d as usize)
+                .and_then(Option::as_ref)
+                .map_or("", Slot::entity_ref)
         };
-        ref_table.insert_unique(hasher.hash_one(&*slot.entity_ref), doc, |&d| {
-            hasher.hash_one(
-                slots
-                    .get(d as usize)
-                    .and_then(Option::as_ref)
-                    .map_or("", |s| &*s.entity_ref),
-            )
+        ref_table.insert_unique(hasher.hash_one(ref_of(doc)), doc, |&d| {
+            hasher.hash_one(ref_of(d))
         });
     }
 
@@ -470,20 +619,16 @@ impl Index {
             uid_table,
             ..
         } = self;
-        let Some(uid) = slots
-            .get(doc as usize)
-            .and_then(Option::as_ref)
-            .and_then(|s| s.uid.as_deref())
-        else {
-            return;
-        };
-        let hash = hasher.hash_one(uid);
         let uid_of = |d: u32| {
             slots
                 .get(d as usize)
                 .and_then(Option::as_ref)
-                .and_then(|s| s.uid.as_deref())
+                .and_then(Slot::uid)
         };
+        let Some(uid) = uid_of(doc) else {
+            return;
+        };
+        let hash = hasher.hash_one(uid);
         match uid_table.find_mut(hash, |&d| d == doc || uid_of(d) == Some(uid)) {
             Some(mapped) => *mapped = doc,
             None => {
@@ -500,66 +645,76 @@ impl Index {
         }
     }
 
-    /// Moves `doc`'s postings from `old` rows to `new` rows (both sorted), then frees values and
-    /// keys nobody uses any more.
-    fn apply_rows(&mut self, doc: u32, old: &[Row], new: &[Row]) {
+    /// Moves `doc`'s postings from `old` rows to `new` rows (both sorted by key then row), then
+    /// frees values and keys nobody uses any more.
+    fn apply_rows(&mut self, doc: u32, old: &[u32], new: &[u32]) {
         let mut touched_keys: Vec<u32> = Vec::new();
         let mut emptied_values: Vec<u32> = Vec::new();
         let (mut i, mut j) = (0, 0);
         loop {
-            let order = match (old.get(i), new.get(j)) {
+            let key_row = |row: Option<&u32>| row.map(|&r| (Self::key_of(&self.values, r), r));
+            let (a, b) = (key_row(old.get(i)), key_row(new.get(j)));
+            let order = match (a, b) {
                 (None, None) => break,
                 (Some(_), None) => std::cmp::Ordering::Less,
                 (None, Some(_)) => std::cmp::Ordering::Greater,
-                (Some(a), Some(b)) => a.cmp(b),
+                (Some(a), Some(b)) => a.cmp(&b),
             };
-            match order {
-                std::cmp::Ordering::Equal => {
+            match (order, a, b) {
+                (std::cmp::Ordering::Equal, _, _) => {
                     i += 1;
                     j += 1;
                 }
-                std::cmp::Ordering::Less => {
-                    if let Some(row) = old.get(i) {
-                        touched_keys.push(row.key);
-                        if let Some(value) = self.values.get_mut(row.value as usize) {
-                            value.docs.remove(doc);
-                            if value.docs.is_empty() {
-                                emptied_values.push(row.value);
-                            }
+                (std::cmp::Ordering::Less, Some((key, row)), _) => {
+                    touched_keys.push(key);
+                    if let Some(value) = self.values.get_mut(row as usize) {
+                        value.docs.remove(doc);
+                        if value.docs.is_empty() {
+                            emptied_values.push(row);
                         }
                     }
                     i += 1;
                 }
-                std::cmp::Ordering::Greater => {
-                    if let Some(row) = new.get(j) {
-                        touched_keys.push(row.key);
-                        if let Some(value) = self.values.get_mut(row.value as usize) {
-                            value.docs.insert(doc);
-                        }
+                (_, _, Some((key, row))) => {
+                    touched_keys.push(key);
+                    if let Some(value) = self.values.get_mut(row as usize) {
+                        value.docs.insert(doc);
                     }
                     j += 1;
                 }
+                _ => break,
             }
         }
+        touched_keys.sort_unstable();
         touched_keys.dedup();
         for &key in &touched_keys {
-            let start = new.partition_point(|r| r.key < key);
+            let values = &self.values;
+            let start = new.partition_point(|&r| Self::key_of(values, r) < key);
             let of_key = new
                 .get(start..)
                 .unwrap_or_default()
                 .iter()
-                .take_while(|r| r.key == key);
+                .take_while(|&&r| Self::key_of(values, r) == key);
             let (mut present, mut valued) = (false, 0usize);
-            for row in of_key {
+            for &row in of_key {
                 present = true;
-                if row.value != NO_VALUE {
+                if row & NULL_ROW == 0 {
                     valued += 1;
                 }
             }
             if let Some(entry) = self.keys.get_mut(key as usize) {
                 set(&mut entry.exists, doc, present);
-                set(&mut entry.unvalued, doc, present && valued == 0);
-                set(&mut entry.multi, doc, valued >= 2);
+                let unvalued = present && valued == 0;
+                let multi = valued >= 2;
+                if unvalued || multi || entry.extra.is_some() {
+                    let extra = entry.extra.get_or_insert_with(Box::default);
+                    set(&mut extra.unvalued, doc, unvalued);
+                    set(&mut extra.multi, doc, multi);
+                    if extra.unvalued.is_empty() && extra.multi.is_empty() && extra.ngrams.is_none()
+                    {
+                        entry.extra = None;
+                    }
+                }
             }
         }
         for value in emptied_values {
@@ -574,6 +729,9 @@ impl Index {
                 self.free_key(key);
             }
         }
+        if self.arena.len() > ARENA_COMPACT_MIN && self.arena_garbage * 2 > self.arena.len() {
+            self.compact_arena();
+        }
     }
 
     /// Counts and estimated heap bytes (walks everything: for benchmarks and diagnostics).
@@ -582,39 +740,63 @@ impl Index {
             entities: self.len(),
             ..ReadModelStats::default()
         };
-        let mut bytes = self.keys.capacity() * size_of::<KeyEntry>()
-            + self.values.capacity() * size_of::<ValueEntry>()
-            + self.slots.capacity() * size_of::<Option<Slot>>()
-            + (self.key_table.capacity()
-                + self.value_table.capacity()
-                + self.ref_table.capacity()
-                + self.uid_table.capacity())
-                * 5
-            + self.live.serialized_size();
+        let (mut keys, mut key_postings, mut orders, mut ngrams) = (0, 0, 0, 0);
         for key in self.keys.iter().filter(|k| !k.name.is_empty()) {
             stats.keys += 1;
-            bytes += key.name.len()
-                + key.exists.heap_bytes()
-                + key.unvalued.heap_bytes()
-                + key.multi.heap_bytes()
-                + key.sorted.heap_bytes()
-                + key.ngrams.as_ref().map_or(0, |n| n.heap_bytes());
+            keys += heap(key.name.len());
+            key_postings += key.exists.heap_bytes();
+            if let Some(extra) = &key.extra {
+                keys += heap(size_of::<KeyExtra>());
+                key_postings += extra.unvalued.heap_bytes() + extra.multi.heap_bytes();
+                ngrams += extra.ngrams.as_ref().map_or(0, NgramIndex::heap_bytes);
+            }
+            orders += key.sorted.heap_bytes();
         }
+        let mut postings = 0;
         for value in self.values.iter().filter(|v| v.key != FREE) {
             stats.values += 1;
-            bytes += value.lower.len()
-                + value.original.as_ref().map_or(0, |o| o.len())
-                + value.docs.heap_bytes();
+            postings += value.docs.heap_bytes();
         }
+        let (mut rows, mut slots) = (0, 0);
         for slot in self.slots.iter().flatten() {
             stats.rows += slot.rows.len();
             stats.json_bytes += slot.json.len();
-            bytes += slot.entity_ref.len()
-                + slot.uid.as_ref().map_or(0, |u| u.len())
-                + slot.rows.len() * size_of::<Row>();
+            rows += heap(slot.rows.len() * size_of::<u32>());
+            slots += heap(slot.ids.len());
         }
-        stats.index_bytes = bytes;
+        let tables = (self.key_table.capacity()
+            + self.value_table.capacity()
+            + self.ref_table.capacity()
+            + self.uid_table.capacity())
+            * 5
+            * 8
+            / 7;
+        stats.index_parts = vec![
+            ("values", self.values.len() * size_of::<ValueEntry>()),
+            ("value texts", self.arena.len()),
+            ("value postings", postings),
+            ("hash tables", tables),
+            ("entity rows", rows),
+            (
+                "entity slots",
+                self.slots.len() * size_of::<Option<Slot>>() + slots,
+            ),
+            ("keys", self.keys.len() * size_of::<KeyEntry>() + keys),
+            ("key postings", key_postings + self.live.serialized_size()),
+            ("key value orders", orders),
+            ("trigram indexes", ngrams),
+        ];
         stats
+    }
+}
+
+/// Bytes the allocator takes for `n` requested (glibc: 8 bytes of header, 16-byte steps, 32
+/// at least); 0 for no allocation.
+pub(crate) fn heap(n: usize) -> usize {
+    if n == 0 {
+        0
+    } else {
+        ((n + 8 + 15) & !15).max(32)
     }
 }
 

@@ -4,17 +4,23 @@
 //! Each distinct lowercase value is cut into its character trigrams; a trigram maps to the
 //! bitmap of value ids containing it. A term of three or more characters can only occur in a
 //! value holding all of the term's trigrams, so the intersection of those bitmaps is a small
-//! candidate set that the caller verifies with a real substring test. Shorter terms have no
-//! trigram; [`NgramIndex::candidates`] says so and the caller scans the key's values instead.
+//! candidate set that the caller verifies with a real substring test. A term of one or two
+//! characters occurs in a value exactly when it occurs in one of the value's trigrams, so the
+//! union over the (few thousand) distinct trigrams containing it is the answer — plus the
+//! values too short to have a trigram, kept apart.
 
 use std::collections::HashMap;
 
 use roaring::RoaringBitmap;
 
+use super::posting::Posting;
+
 /// Trigram → ids of the values that contain it.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct NgramIndex {
-    grams: HashMap<u64, RoaringBitmap>,
+    grams: HashMap<u64, Posting>,
+    /// Values of fewer than three characters.
+    short: RoaringBitmap,
 }
 
 /// Three characters packed into one integer (21 bits each: every `char` fits).
@@ -40,13 +46,18 @@ fn trigrams(text: &str) -> Vec<u64> {
 impl NgramIndex {
     /// Indexes value `id` whose lowercase text is `text`.
     pub fn insert(&mut self, id: u32, text: &str) {
-        for gram in trigrams(text) {
+        let grams = trigrams(text);
+        if grams.is_empty() {
+            self.short.insert(id);
+        }
+        for gram in grams {
             self.grams.entry(gram).or_default().insert(id);
         }
     }
 
     /// Forgets value `id` whose lowercase text is `text`.
     pub fn remove(&mut self, id: u32, text: &str) {
+        self.short.remove(id);
         for gram in trigrams(text) {
             if let Some(ids) = self.grams.get_mut(&gram) {
                 ids.remove(id);
@@ -57,39 +68,66 @@ impl NgramIndex {
         }
     }
 
-    /// Value ids that may contain `term` (lowercase): a superset of the true matches, to be
-    /// verified. `None` when `term` is shorter than three characters.
-    pub fn candidates(&self, term: &str) -> Option<RoaringBitmap> {
+    /// Value ids that may contain `term` (lowercase, not empty): a superset of the true
+    /// matches, to be verified.
+    pub fn candidates(&self, term: &str) -> RoaringBitmap {
         let grams = trigrams(term);
         if grams.is_empty() {
-            return None;
+            return self.short_term_candidates(term);
         }
-        let mut sets: Vec<&RoaringBitmap> = Vec::with_capacity(grams.len());
+        let mut sets: Vec<&Posting> = Vec::with_capacity(grams.len());
         for gram in &grams {
             match self.grams.get(gram) {
                 Some(ids) => sets.push(ids),
-                None => return Some(RoaringBitmap::new()),
+                None => return RoaringBitmap::new(),
             }
         }
         sets.sort_by_key(|ids| ids.len());
-        let mut sets = sets.into_iter();
-        let mut result = sets.next().cloned().unwrap_or_default();
-        for ids in sets {
+        let Some((smallest, others)) = sets.split_first() else {
+            return RoaringBitmap::new();
+        };
+        if smallest.len() <= 256 {
+            return smallest
+                .iter()
+                .filter(|id| others.iter().all(|o| o.contains(*id)))
+                .collect();
+        }
+        let mut result = smallest.as_bitmap().into_owned();
+        for ids in others {
             if result.is_empty() {
                 break;
             }
-            result &= ids;
+            result &= ids.as_bitmap().as_ref();
         }
-        Some(result)
+        result
+    }
+
+    /// For a term of one or two characters: the values with a trigram containing it, and the
+    /// short values.
+    fn short_term_candidates(&self, term: &str) -> RoaringBitmap {
+        const MASK: u64 = (1 << 21) - 1;
+        let chars: Vec<u64> = term.chars().map(u64::from).collect();
+        let found = |gram: u64| {
+            let (a, b, c) = (gram >> 42, (gram >> 21) & MASK, gram & MASK);
+            match chars.as_slice() {
+                [x] => a == *x || b == *x || c == *x,
+                [x, y] => (a == *x && b == *y) || (b == *x && c == *y),
+                _ => false,
+            }
+        };
+        let mut result = self.short.clone();
+        for (gram, ids) in &self.grams {
+            if found(*gram) {
+                ids.union_into(&mut result);
+            }
+        }
+        result
     }
 
     /// Approximate heap bytes held (for statistics).
     pub fn heap_bytes(&self) -> usize {
-        self.grams.capacity() * 40
-            + self
-                .grams
-                .values()
-                .map(|ids| ids.serialized_size() + 48)
-                .sum::<usize>()
+        self.short.serialized_size()
+            + self.grams.capacity() * 25 * 8 / 7
+            + self.grams.values().map(Posting::heap_bytes).sum::<usize>()
     }
 }

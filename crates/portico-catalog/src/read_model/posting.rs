@@ -1,128 +1,160 @@
 //! Posting lists: the set of entity ids (or value ids) that carry one key or value.
 //!
-//! Most values of a catalog belong to a single entity (names, uids, descriptions, URLs), so a
-//! [`Posting`] keeps one id inline, a few in a sorted vector and only switches to a compressed
-//! [`RoaringBitmap`] past [`FEW_MAX`] ids: a unique value costs 24 bytes instead of ~100.
+//! Most values of a catalog belong to one entity (names, uids, descriptions, URLs) or a few
+//! (relation targets), so a [`Posting`] keeps up to [`INLINE`] ids inline, up to [`FEW_MAX`] in
+//! a boxed sorted vector and only then switches to a compressed [`RoaringBitmap`]: a value
+//! carried by one to three entities costs 16 bytes and no allocation, instead of ~100 bytes
+//! for a one-element bitmap.
 
 use std::borrow::Cow;
 
 use roaring::RoaringBitmap;
 
+/// Ids kept inline.
+pub(crate) const INLINE: usize = 3;
 /// Most ids kept in the sorted-vector form before switching to a bitmap.
 pub(crate) const FEW_MAX: usize = 32;
 
-/// A set of `u32` ids, small sets stored inline or in a vector.
+/// A set of `u32` ids (16 bytes).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Posting {
-    /// Exactly one id.
-    One(u32),
-    /// Sorted, distinct ids; empty for the empty set (no allocation).
-    Few(Vec<u32>),
-    /// More than [`FEW_MAX`] ids.
+    /// Up to [`INLINE`] sorted, distinct ids (`len` of them).
+    Inline { len: u8, ids: [u32; INLINE] },
+    /// [`INLINE`] + 1 to [`FEW_MAX`] sorted, distinct ids (boxed to keep the enum small).
+    #[allow(
+        clippy::box_collection,
+        reason = "a thin pointer keeps every posting at 16 bytes; a Vec would make it 24"
+    )]
+    Few(Box<Vec<u32>>),
+    /// More ids.
     Many(Box<RoaringBitmap>),
 }
 
 impl Default for Posting {
     fn default() -> Self {
-        Posting::Few(Vec::new())
+        Posting::Inline {
+            len: 0,
+            ids: [0; INLINE],
+        }
     }
 }
 
+fn bitmap_of(ids: &[u32]) -> RoaringBitmap {
+    RoaringBitmap::from_sorted_iter(ids.iter().copied())
+        .unwrap_or_else(|_| ids.iter().copied().collect())
+}
+
 impl Posting {
+    /// The ids of the inline and vector forms.
+    fn as_slice(&self) -> Option<&[u32]> {
+        match self {
+            Posting::Inline { len, ids } => ids.get(..usize::from(*len)),
+            Posting::Few(ids) => Some(ids),
+            Posting::Many(_) => None,
+        }
+    }
+
+    fn from_sorted(ids: &[u32]) -> Posting {
+        if ids.len() <= INLINE {
+            let mut inline = [0; INLINE];
+            for (slot, id) in inline.iter_mut().zip(ids) {
+                *slot = *id;
+            }
+            Posting::Inline {
+                len: ids.len() as u8,
+                ids: inline,
+            }
+        } else if ids.len() <= FEW_MAX {
+            Posting::Few(Box::new(ids.to_vec()))
+        } else {
+            Posting::Many(Box::new(bitmap_of(ids)))
+        }
+    }
+
     /// Adds `id`; returns whether it was absent.
     pub fn insert(&mut self, id: u32) -> bool {
         match self {
-            Posting::One(existing) => {
-                let existing = *existing;
-                if existing == id {
-                    return false;
-                }
-                let mut ids = vec![existing, id];
-                ids.sort_unstable();
-                *self = Posting::Few(ids);
-                true
-            }
-            Posting::Few(ids) => match ids.binary_search(&id) {
+            Posting::Many(bitmap) => bitmap.insert(id),
+            Posting::Few(ids) if ids.len() < FEW_MAX => match ids.binary_search(&id) {
                 Ok(_) => false,
                 Err(at) => {
-                    if ids.is_empty() {
-                        *self = Posting::One(id);
-                    } else if ids.len() < FEW_MAX {
-                        ids.insert(at, id);
-                    } else {
-                        let mut bitmap = RoaringBitmap::from_sorted_iter(ids.iter().copied())
-                            .unwrap_or_else(|_| ids.iter().copied().collect());
-                        bitmap.insert(id);
-                        *self = Posting::Many(Box::new(bitmap));
-                    }
+                    ids.insert(at, id);
                     true
                 }
             },
-            Posting::Many(bitmap) => bitmap.insert(id),
+            other => {
+                let Some(ids) = other.as_slice() else {
+                    return false;
+                };
+                let Err(at) = ids.binary_search(&id) else {
+                    return false;
+                };
+                let mut grown = Vec::with_capacity(ids.len() + 1);
+                grown.extend_from_slice(ids);
+                grown.insert(at, id);
+                *other = Posting::from_sorted(&grown);
+                true
+            }
         }
     }
 
     /// Removes `id`; returns whether it was present.
     pub fn remove(&mut self, id: u32) -> bool {
         match self {
-            Posting::One(existing) => {
-                if *existing == id {
-                    *self = Posting::Few(Vec::new());
-                    true
-                } else {
-                    false
-                }
-            }
-            Posting::Few(ids) => match ids.binary_search(&id) {
-                Ok(at) => {
-                    ids.remove(at);
-                    if let [only] = ids.as_slice() {
-                        *self = Posting::One(*only);
-                    }
-                    true
-                }
-                Err(_) => false,
-            },
             Posting::Many(bitmap) => {
                 let removed = bitmap.remove(id);
                 if removed && bitmap.len() <= (FEW_MAX / 2) as u64 {
-                    *self = Posting::Few(bitmap.iter().collect());
+                    let ids: Vec<u32> = bitmap.iter().collect();
+                    *self = Posting::from_sorted(&ids);
                 }
                 removed
+            }
+            other => {
+                let Some(ids) = other.as_slice() else {
+                    return false;
+                };
+                let Ok(at) = ids.binary_search(&id) else {
+                    return false;
+                };
+                let mut shrunk = ids.to_vec();
+                shrunk.remove(at);
+                if shrunk.len() > INLINE
+                    && let Posting::Few(ids) = other
+                {
+                    ids.remove(at);
+                } else {
+                    *other = Posting::from_sorted(&shrunk);
+                }
+                true
             }
         }
     }
 
     pub fn contains(&self, id: u32) -> bool {
         match self {
-            Posting::One(existing) => *existing == id,
-            Posting::Few(ids) => ids.binary_search(&id).is_ok(),
             Posting::Many(bitmap) => bitmap.contains(id),
+            other => other
+                .as_slice()
+                .is_some_and(|ids| ids.binary_search(&id).is_ok()),
         }
     }
 
     pub fn len(&self) -> u64 {
         match self {
-            Posting::One(_) => 1,
-            Posting::Few(ids) => ids.len() as u64,
             Posting::Many(bitmap) => bitmap.len(),
+            other => other.as_slice().map_or(0, |ids| ids.len() as u64),
         }
     }
 
     pub fn is_empty(&self) -> bool {
-        match self {
-            Posting::One(_) => false,
-            Posting::Few(ids) => ids.is_empty(),
-            Posting::Many(bitmap) => bitmap.is_empty(),
-        }
+        self.len() == 0
     }
 
     /// The ids in increasing order.
     pub fn iter(&self) -> PostingIter<'_> {
         match self {
-            Posting::One(id) => PostingIter::One(Some(*id)),
-            Posting::Few(ids) => PostingIter::Few(ids.iter()),
             Posting::Many(bitmap) => PostingIter::Many(bitmap.iter()),
+            other => PostingIter::Slice(other.as_slice().unwrap_or_default().iter()),
         }
     }
 
@@ -130,56 +162,65 @@ impl Posting {
     pub fn as_bitmap(&self) -> Cow<'_, RoaringBitmap> {
         match self {
             Posting::Many(bitmap) => Cow::Borrowed(bitmap),
-            Posting::One(id) => {
-                let mut bitmap = RoaringBitmap::new();
-                bitmap.insert(*id);
-                Cow::Owned(bitmap)
-            }
-            Posting::Few(ids) => Cow::Owned(
-                RoaringBitmap::from_sorted_iter(ids.iter().copied())
-                    .unwrap_or_else(|_| ids.iter().copied().collect()),
-            ),
+            other => Cow::Owned(bitmap_of(other.as_slice().unwrap_or_default())),
         }
     }
 
     /// Adds every id to `target`.
     pub fn union_into(&self, target: &mut RoaringBitmap) {
         match self {
-            Posting::One(id) => {
-                target.insert(*id);
-            }
-            Posting::Few(ids) => {
-                for id in ids {
+            Posting::Many(bitmap) => *target |= bitmap.as_ref(),
+            other => {
+                for id in other.as_slice().unwrap_or_default() {
                     target.insert(*id);
                 }
             }
-            Posting::Many(bitmap) => *target |= bitmap.as_ref(),
         }
     }
 
     /// `|self ∩ other|` without building the intersection.
     pub fn intersection_len(&self, other: &RoaringBitmap) -> u64 {
         match self {
-            Posting::One(id) => u64::from(other.contains(*id)),
-            Posting::Few(ids) => ids.iter().filter(|id| other.contains(**id)).count() as u64,
             Posting::Many(bitmap) => bitmap.intersection_len(other),
+            small => small
+                .as_slice()
+                .unwrap_or_default()
+                .iter()
+                .filter(|id| other.contains(**id))
+                .count() as u64,
         }
     }
 
     /// Approximate heap bytes held (for statistics).
     pub fn heap_bytes(&self) -> usize {
         match self {
-            Posting::One(_) => 0,
-            Posting::Few(ids) => ids.capacity() * 4,
-            Posting::Many(bitmap) => bitmap.serialized_size() + 64,
+            Posting::Inline { .. } => 0,
+            Posting::Few(ids) => {
+                super::index::heap(size_of::<Vec<u32>>()) + super::index::heap(ids.capacity() * 4)
+            }
+            Posting::Many(bitmap) => roaring_heap(bitmap),
         }
     }
 }
 
+/// Approximate heap bytes of a boxed bitmap: the box, each container's entry and allocation,
+/// and the data (estimated from the serialized size).
+pub(crate) fn roaring_heap(bitmap: &RoaringBitmap) -> usize {
+    let mut containers = 0;
+    let mut last_high = None;
+    for id in bitmap {
+        let high = id >> 16;
+        if last_high != Some(high) {
+            containers += 1;
+            last_high = Some(high);
+        }
+    }
+    super::index::heap(size_of::<RoaringBitmap>()) + bitmap.serialized_size() + containers * 40
+}
+
 /// Iterator over a [`Posting`].
 pub(crate) enum PostingIter<'a> {
-    One(Option<u32>),
-    Few(std::slice::Iter<'a, u32>),
+    Slice(std::slice::Iter<'a, u32>),
     Many(roaring::bitmap::Iter<'a>),
 }
 
@@ -188,8 +229,7 @@ impl Iterator for PostingIter<'_> {
 
     fn next(&mut self) -> Option<u32> {
         match self {
-            PostingIter::One(id) => id.take(),
-            PostingIter::Few(ids) => ids.next().copied(),
+            PostingIter::Slice(ids) => ids.next().copied(),
             PostingIter::Many(iter) => iter.next(),
         }
     }

@@ -129,15 +129,26 @@ impl Predicate {
         parse_predicate(value, "$", 0)
     }
 
-    /// The predicate in the v1.50 JSON grammar; [`Predicate::from_json`] reads it back to an
-    /// equal predicate (up to the lowercasing the parser applies).
+    /// The predicate in the v1.50 JSON grammar; [`Predicate::from_json`] reads it back to a
+    /// predicate matching the same entities (equal, up to the lowercasing the parser applies,
+    /// except that conditions that can match nothing are written as `{"$any": []}`).
     pub fn to_json(&self) -> Value {
         let object = |key: &str, value: Value| {
             let mut map = Map::new();
             map.insert(key.to_owned(), value);
             Value::Object(map)
         };
+        // No entity has a key starting with `$` (its root keys are fixed), and the grammar
+        // reads such keys as operators: a condition on one matches nothing, and says so.
+        let nothing = || object("$any", Value::Array(Vec::new()));
         match self {
+            Predicate::Exists { key }
+            | Predicate::In { key, .. }
+            | Predicate::HasPrefix { key, .. }
+                if key.starts_with('$') =>
+            {
+                nothing()
+            }
             Predicate::MatchAll => Value::Object(Map::new()),
             Predicate::All(children) => object(
                 "$all",
@@ -151,7 +162,7 @@ impl Predicate {
             Predicate::Exists { key } => object(key, object("$exists", Value::Bool(true))),
             Predicate::In { key, values } => match values.as_slice() {
                 // `$in: []` is rejected by the parser; "any of nothing" says the same.
-                [] => object("$any", Value::Array(Vec::new())),
+                [] => nothing(),
                 [single] => object(key, Value::String(single.clone())),
                 many => object(
                     key,

@@ -80,7 +80,7 @@ impl<'a> ItemKey<'a> {
             value,
             tb_prefix: slot.tb_prefix,
             tiebreak: slot.tiebreak(),
-            entity_ref: &slot.entity_ref,
+            entity_ref: slot.entity_ref(),
         }
     }
 }
@@ -211,13 +211,15 @@ impl Index {
                 let mut union = RoaringBitmap::new();
                 if let Some(entry) = self.key_entry(key) {
                     let prefix = prefix.to_lowercase();
-                    let start = entry.sorted.lower_bound(&prefix, &self.values);
+                    let texts = self.texts();
+                    let start = entry.sorted.lower_bound(&prefix, texts);
                     for id in entry.sorted.ascending_from(start) {
-                        let Some(value) = self.value(id) else { break };
-                        if !value.lower.starts_with(prefix.as_str()) {
+                        if !texts.lower(id).starts_with(prefix.as_str()) {
                             break;
                         }
-                        value.docs.union_into(&mut union);
+                        if let Some(value) = self.value(id) {
+                            value.docs.union_into(&mut union);
+                        }
                     }
                 }
                 Cow::Owned(union)
@@ -266,9 +268,9 @@ impl Index {
     }
 
     /// Entities of `within` with a value of one of `fields` containing `term` (lowercase,
-    /// non-empty). Keys with a trigram index find candidate values through it; other keys, and
-    /// terms under three characters, test the key's distinct values — or, when `within` holds
-    /// fewer entities than the key has values, just those entities' values.
+    /// non-empty). Keys with a trigram index find candidate values through it; other keys test
+    /// the key's distinct values — or, when `within` holds fewer entities than the key has
+    /// values, just those entities' values.
     pub fn full_text(
         &self,
         term: &str,
@@ -283,8 +285,9 @@ impl Index {
             let Some(entry) = self.key(key_id) else {
                 continue;
             };
-            let contains = |id: u32| self.value(id).is_some_and(|v| v.lower.contains(term));
-            if let Some(candidates) = entry.ngrams.as_ref().and_then(|n| n.candidates(term)) {
+            let texts = self.texts();
+            let contains = |id: u32| texts.lower(id).contains(term);
+            if let Some(candidates) = entry.ngrams().map(|n| n.candidates(term)) {
                 for id in candidates.iter().filter(|id| contains(*id)) {
                     if let Some(value) = self.value(id) {
                         value.docs.union_into(&mut found);
@@ -298,7 +301,7 @@ impl Index {
                 for doc in within & members.as_ref() {
                     if self
                         .slot(doc)
-                        .is_some_and(|slot| slot.values_of(key_id).any(contains))
+                        .is_some_and(|slot| self.values_of(slot, key_id).any(contains))
                     {
                         found.insert(doc);
                     }
@@ -344,7 +347,7 @@ impl Index {
                     let mut by_value: HashMap<u32, usize> = HashMap::new();
                     for doc in &members {
                         if let Some(slot) = self.slot(doc) {
-                            for id in slot.values_of(key_id) {
+                            for id in self.values_of(slot, key_id) {
                                 *by_value.entry(id).or_default() += 1;
                             }
                         }
@@ -353,10 +356,11 @@ impl Index {
                 }
             }
         }
+        let texts = self.texts();
         let mut counts: Vec<(&str, &str, usize)> = counts
             .into_iter()
             .filter(|(_, count)| *count > 0)
-            .filter_map(|(id, count)| self.value(id).map(|v| (&*v.lower, v.display(), count)))
+            .map(|(id, count)| (texts.lower(id), texts.original(id), count))
             .collect();
         counts.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(b.0)));
         counts
@@ -372,11 +376,8 @@ impl Index {
     fn sort_value<'a>(&'a self, slot: &'a Slot, sort: &Sort) -> Option<&'a str> {
         let key = sort.key?;
         let mut best: Option<&str> = None;
-        for id in slot.values_of(key) {
-            let Some(value) = self.value(id) else {
-                continue;
-            };
-            let text: &str = &value.lower;
+        for id in self.values_of(slot, key) {
+            let text = self.texts().lower(id);
             best = match best {
                 Some(b) if (text > b) != sort.descending => Some(b),
                 _ => Some(text),
@@ -391,7 +392,7 @@ impl Index {
         Some(SortPosition {
             value: self.sort_value(slot, sort).map(str::to_owned),
             tiebreak: slot.tiebreak().to_owned(),
-            entity_ref: slot.entity_ref.to_string(),
+            entity_ref: slot.entity_ref().to_owned(),
         })
     }
 
@@ -458,8 +459,8 @@ impl Index {
             None => Cow::Borrowed(set),
             Some(entry) => {
                 let mut valued = entry.exists.as_bitmap().into_owned();
-                if !entry.unvalued.is_empty() {
-                    valued -= entry.unvalued.as_bitmap().as_ref();
+                if let Some(unvalued) = entry.unvalued() {
+                    valued -= unvalued.as_bitmap().as_ref();
                 }
                 Cow::Owned(set - &valued)
             }
@@ -478,7 +479,9 @@ impl Index {
         out.extend(selector.finish());
     }
 
-    /// Members of `set` with a value of the key, in value order, after `bound`.
+    /// Members of `set` with a value of the key, in value order, after `bound`: by a sorted
+    /// walk of the key's values when that looks cheaper, else (or when the walk overruns its
+    /// budget because the members cluster far from the start) by scanning the members.
     #[allow(clippy::too_many_arguments, reason = "one walk's state, spelled out")]
     fn walk_values(
         &self,
@@ -490,64 +493,63 @@ impl Index {
         k: usize,
         out: &mut Vec<u32>,
     ) {
-        let members = entry.exists.as_bitmap();
-        let candidates = members.intersection_len(set);
+        let members = set & entry.exists.as_bitmap().as_ref();
+        let candidates = members.len();
         if candidates == 0 {
             return;
         }
         let value_count = entry.sorted.len() as u64;
-        // Values a sorted walk is expected to visit before it has k + 1 members, against the
-        // cost of reading the sort value of every member (a few times dearer per entity).
+        // Values a sorted walk is expected to visit before it has k + 1 members (if they are
+        // spread evenly), against the cost of reading the sort value of every member (a few
+        // times dearer per entity than visiting a value).
         let walk_cost =
             value_count.min((k as u64 + 1).saturating_mul(value_count) / candidates + 1);
         let scan_cost = candidates.saturating_mul(4);
         if walk_cost > scan_cost {
-            let mut selector = Selector::new(k, order);
-            for doc in set & members.as_ref() {
-                let Some(slot) = self.slot(doc) else {
-                    continue;
-                };
-                let Some(value) = self.sort_value(slot, sort) else {
-                    continue;
-                };
-                let item = ItemKey::of_slot(slot, Some(value));
-                if bound.is_some_and(|b| order.cmp(&item, &b) != Ordering::Greater) {
-                    continue;
-                }
-                selector.push(doc, item);
-            }
-            out.extend(selector.finish());
+            self.scan_values(&members, sort, bound, None, order, k, out);
             return;
         }
 
+        let texts = self.texts();
         let bound_value = bound.and_then(|b| b.value);
         let ids: Box<dyn Iterator<Item = u32> + '_> = match (order.ascending, bound_value) {
             (true, None) => Box::new(entry.sorted.iter()),
             (true, Some(v)) => Box::new(
                 entry
                     .sorted
-                    .ascending_from(entry.sorted.lower_bound(v, &self.values)),
+                    .ascending_from(entry.sorted.lower_bound(v, texts)),
             ),
             (false, None) => Box::new(entry.sorted.descending_before((usize::MAX, 0))),
             (false, Some(v)) => Box::new(
                 entry
                     .sorted
-                    .descending_before(entry.sorted.upper_bound(v, &self.values)),
+                    .descending_before(entry.sorted.upper_bound(v, texts)),
             ),
         };
+        let budget = scan_cost.max(256);
+        let mut visited = 0u64;
+        let mut last_value: Option<&str> = None;
         let mut remaining = k;
         for id in ids {
+            visited += 1;
+            if visited > budget {
+                // The members are not where an even spread would put them: finish by scanning
+                // them, past the last value fully handled.
+                self.scan_values(&members, sort, bound, last_value, order, remaining, out);
+                return;
+            }
             let Some(value) = self.value(id) else {
                 continue;
             };
-            let text: &str = &value.lower;
+            let text = texts.lower(id);
+            last_value = Some(text);
             let at_bound = bound_value == Some(text);
             let mut selector = Selector::new(remaining, order);
             let mut consider = |doc: u32| {
                 let Some(slot) = self.slot(doc) else {
                     return;
                 };
-                if entry.multi.contains(doc) && self.sort_value(slot, sort) != Some(text) {
+                if entry.is_multi(doc) && self.sort_value(slot, sort) != Some(text) {
                     return;
                 }
                 let item = ItemKey::of_slot(slot, Some(text));
@@ -561,12 +563,12 @@ impl Index {
             };
             match &value.docs {
                 super::posting::Posting::Many(docs) => {
-                    for doc in docs.as_ref() & set {
+                    for doc in docs.as_ref() & &members {
                         consider(doc);
                     }
                 }
                 small => {
-                    for doc in small.iter().filter(|d| set.contains(*d)) {
+                    for doc in small.iter().filter(|d| members.contains(*d)) {
                         consider(doc);
                     }
                 }
@@ -578,5 +580,45 @@ impl Index {
                 break;
             }
         }
+    }
+
+    /// The first `k` of `members` (entities with a value of the sort key) after `bound` and,
+    /// if given, with a sort value strictly past `after_value` in walk order, by reading each
+    /// member's sort value.
+    #[allow(clippy::too_many_arguments, reason = "one walk's state, spelled out")]
+    fn scan_values(
+        &self,
+        members: &RoaringBitmap,
+        sort: &Sort,
+        bound: Option<ItemKey<'_>>,
+        after_value: Option<&str>,
+        order: WalkOrder,
+        k: usize,
+        out: &mut Vec<u32>,
+    ) {
+        let mut selector = Selector::new(k, order);
+        for doc in members {
+            let Some(slot) = self.slot(doc) else {
+                continue;
+            };
+            let Some(value) = self.sort_value(slot, sort) else {
+                continue;
+            };
+            if let Some(after) = after_value
+                && (if order.ascending {
+                    value <= after
+                } else {
+                    value >= after
+                })
+            {
+                continue;
+            }
+            let item = ItemKey::of_slot(slot, Some(value));
+            if bound.is_some_and(|b| order.cmp(&item, &b) != Ordering::Greater) {
+                continue;
+            }
+            selector.push(doc, item);
+        }
+        out.extend(selector.finish());
     }
 }

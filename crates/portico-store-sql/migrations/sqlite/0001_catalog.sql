@@ -1,5 +1,6 @@
 -- The catalog: registered locations, the sources (files, URLs) they lead to, entities with
--- their processed input and stitched final form, and relations by originating entity.
+-- their processed input and stitched final form, relations by originating entity, and the
+-- queue of entities to stitch.
 CREATE TABLE locations (
     id TEXT PRIMARY KEY,
     type TEXT NOT NULL,
@@ -35,13 +36,17 @@ CREATE TABLE entities (
     errors TEXT NOT NULL DEFAULT '[]',
     orphan BIGINT NOT NULL DEFAULT 0,
     final_json TEXT NOT NULL DEFAULT '',
-    etag TEXT NOT NULL DEFAULT '',
-    stitch_pending BIGINT NOT NULL DEFAULT 1,
-    stitch_ticket BIGINT NOT NULL DEFAULT 0
+    etag TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX entities_source ON entities (source_key);
 CREATE INDEX entities_location ON entities (location_id);
-CREATE INDEX entities_pending ON entities (stitch_pending);
+
+-- Entities whose final form must be rebuilt. Kept apart from the wide entities rows so that
+-- marking a much-related entity (a group owning thousands) writes a few bytes, not the row.
+CREATE TABLE stitch_queue (
+    entity_ref TEXT PRIMARY KEY,
+    ticket BIGINT NOT NULL
+);
 
 CREATE TABLE relations (
     originating_ref TEXT NOT NULL,

@@ -613,3 +613,82 @@ fn cursor_walk_visits_stable_entities_once_while_the_catalog_changes() {
         }
     }
 }
+
+#[test]
+fn mass_removal_compacts_texts_and_keeps_answers() {
+    let entities = generated();
+    let mut model = model_of(&entities);
+    let before = model.stats();
+    let arena_before = before
+        .index_parts
+        .iter()
+        .find(|(p, _)| *p == "value texts")
+        .unwrap()
+        .1;
+    // Keep one entity in twenty.
+    let kept: Vec<Value> = entities.iter().step_by(20).cloned().collect();
+    for (i, e) in entities.iter().enumerate() {
+        if i % 20 != 0 {
+            assert!(model.remove(&super::super::flatten::entity_ref_of(e).unwrap()));
+        }
+    }
+    let after = model.stats();
+    let arena_after = after
+        .index_parts
+        .iter()
+        .find(|(p, _)| *p == "value texts")
+        .unwrap()
+        .1;
+    assert!(
+        arena_after * 4 < arena_before,
+        "texts compacted: {arena_before} -> {arena_after}"
+    );
+    let fresh = model_of(&kept);
+    assert_eq!(
+        (after.keys, after.values, after.rows),
+        (fresh.stats().keys, fresh.stats().values, fresh.stats().rows)
+    );
+    let naive = Naive::new(&kept);
+    for predicate in predicates() {
+        for order in [
+            None,
+            Some(OrderField::asc("metadata.title")),
+            Some(OrderField::desc("metadata.description")),
+        ] {
+            let expected = naive.query(&predicate, order.as_ref(), None);
+            let page = model
+                .query(&EntityQuery {
+                    filter: predicate.clone(),
+                    order: order.clone().into_iter().collect(),
+                    limit: ENTITIES,
+                    ..EntityQuery::default()
+                })
+                .unwrap();
+            assert_eq!(refs_of(&page.items), expected, "{predicate:?} {order:?}");
+        }
+    }
+    // Original spellings survive compaction.
+    let facets = |m: &ReadModel| {
+        m.facets(
+            &strings(&["metadata.title", "metadata.tags"]),
+            &Predicate::MatchAll,
+        )
+    };
+    assert_eq!(facets(&model), facets(&fresh));
+    assert!(
+        facets(&model)["metadata.tags"]
+            .iter()
+            .any(|f| f.value == "Tier-1")
+    );
+    // And new entities index fine afterwards.
+    model.upsert(&entities[1]).unwrap();
+    assert_eq!(model.len(), kept.len() + 1);
+    let r = super::super::flatten::entity_ref_of(&entities[1]).unwrap();
+    assert_eq!(
+        model.refs_matching(&Predicate::equals(
+            "metadata.name",
+            entities[1]["metadata"]["name"].as_str().unwrap()
+        )),
+        [r]
+    );
+}

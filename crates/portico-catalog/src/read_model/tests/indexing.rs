@@ -428,11 +428,22 @@ fn full_text_matches_substrings_of_the_given_fields() {
         full_text(&model, "ments-a", &["metadata.name"], None),
         ["payments-api"]
     );
-    // Short terms scan the values.
+    // Terms under three characters: through the trigrams containing them, and values too short
+    // to have a trigram.
     assert_eq!(
         full_text(&model, "le", &["metadata.name"], None),
         ["ledger"]
     );
+    assert_eq!(
+        full_text(&model, "y", &["metadata.name"], None),
+        ["Payments", "payments-api"]
+    );
+    let mut with_short = sample();
+    with_short.push(entity("Component", "qz", json!({})));
+    let short = model_of(&with_short);
+    assert_eq!(full_text(&short, "z", &["metadata.name"], None), ["qz"]);
+    assert_eq!(full_text(&short, "qz", &["metadata.name"], None), ["qz"]);
+    assert!(full_text(&short, "zq", &["metadata.name"], None).is_empty());
     // Several fields: any of them.
     assert_eq!(
         full_text(&model, "site", &["metadata.name", "metadata.title"], None),
@@ -558,6 +569,36 @@ fn upsert_replaces_and_remove_forgets() {
 }
 
 #[test]
+fn read_model_is_shareable_between_threads() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<ReadModel>();
+    assert_send_sync::<QueryPage>();
+}
+
+#[test]
+fn identical_upsert_keeps_the_stored_text() {
+    let mut model = model_of(&sample());
+    let before = model.by_ref("component:default/website").unwrap();
+    model.upsert(&sample()[2]).unwrap();
+    let after = model.by_ref("component:default/website").unwrap();
+    assert!(
+        Arc::ptr_eq(&before, &after),
+        "no-op upsert reuses the stored JSON"
+    );
+    let mut changed = sample()[2].clone();
+    changed["spec"]["lifecycle"] = json!("deprecated");
+    model.upsert(&changed).unwrap();
+    assert!(!Arc::ptr_eq(
+        &before,
+        &model.by_ref("component:default/website").unwrap()
+    ));
+    assert_eq!(
+        matching_names(&model, &filter(&["spec.lifecycle=deprecated"])),
+        ["website"]
+    );
+}
+
+#[test]
 fn by_uid_follows_uid_changes() {
     let mut model = model_of(&sample());
     assert!(model.by_uid("uid-ledger").is_some());
@@ -619,4 +660,12 @@ fn projection_keeps_paths_and_structure() {
             .to_string()
             .contains("array type fields are not supported")
     );
+}
+
+#[test]
+fn per_value_structures_stay_small() {
+    // The memory budget (see the module docs) counts on these sizes.
+    assert_eq!(size_of::<super::super::posting::Posting>(), 16);
+    assert_eq!(size_of::<super::super::index::ValueEntry>(), 32);
+    assert_eq!(size_of::<Option<super::super::index::Slot>>(), 64);
 }

@@ -260,3 +260,32 @@ fn cursor_survives_removal_of_its_edge_entity() {
     let (names, _) = from_cursor(&model, p1.next_cursor.as_deref().unwrap(), 2);
     assert_eq!(names, ["e1", "e4"]);
 }
+
+#[test]
+fn members_clustered_at_the_end_of_the_order() {
+    // 300 APIs whose names all sort after 3,000 components: a walk of the sorted names meets
+    // them late, runs over its budget and finishes by scanning them.
+    let mut entities: Vec<Value> = (0..3_000)
+        .map(|i| entity("Component", &format!("a-{i:04}"), json!({})))
+        .collect();
+    entities.extend((0..300).map(|i| entity("API", &format!("z-{i:03}"), json!({}))));
+    let model = model_of(&entities);
+    let mut names = Vec::new();
+    let mut page = model
+        .query(&EntityQuery {
+            filter: filter(&["kind=api"]),
+            order: vec![OrderField::asc("metadata.name")],
+            limit: 10,
+            ..EntityQuery::default()
+        })
+        .unwrap();
+    loop {
+        names.extend(names_of(&page.items));
+        let Some(next) = page.next_cursor.clone() else {
+            break;
+        };
+        page = from_cursor(&model, &next, 10).1;
+    }
+    let expected: Vec<String> = (0..300).map(|i| format!("z-{i:03}")).collect();
+    assert_eq!(names, expected);
+}

@@ -151,6 +151,12 @@ fn json_predicate_round_trips() {
     assert_eq!(Predicate::from_json(&original.to_json()).unwrap(), original);
     let filter = params(&["kind=api,kind=component,spec.type", "a="]).unwrap();
     assert_eq!(Predicate::from_json(&filter.to_json()).unwrap(), filter);
+    // A filter on a `$` key (no entity has one) still round-trips, as "nothing".
+    let dollar = params(&["$foo=bar"]).unwrap();
+    assert_eq!(
+        Predicate::from_json(&dollar.to_json()).unwrap(),
+        Predicate::Any(vec![])
+    );
 }
 
 fn json_error(value: serde_json::Value) -> String {
