@@ -466,3 +466,202 @@ async fn config_locations_are_synced() {
         assert_eq!(engine.store().locations().await.unwrap().len(), 1);
     }
 }
+
+/// A provider for tests: pushes what the test tells it to through the connection it was given.
+struct TestProvider {
+    connection: std::sync::Mutex<Option<Arc<dyn portico_plugin_api::EntityProviderConnection>>>,
+}
+
+impl portico_plugin_api::EntityProvider for TestProvider {
+    fn name(&self) -> &str {
+        "test-org"
+    }
+
+    fn connect(
+        &self,
+        connection: Arc<dyn portico_plugin_api::EntityProviderConnection>,
+    ) -> portico_plugin_api::BoxFuture<'_, Result<(), portico_plugin_api::PluginError>> {
+        *self.connection.lock().unwrap() = Some(connection);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+fn group(name: &str, parent: Option<&str>) -> portico_plugin_api::DeferredEntity {
+    let mut spec = serde_json::json!({"type": "team", "children": []});
+    if let Some(parent) = parent {
+        spec["parent"] = parent.into();
+    }
+    portico_plugin_api::DeferredEntity {
+        entity: serde_json::json!({"apiVersion": "backstage.io/v1alpha1", "kind": "Group",
+            "metadata": {"name": name}, "spec": spec}),
+        location_key: None,
+    }
+}
+
+#[tokio::test]
+async fn entity_providers_apply_full_and_delta_mutations() {
+    use portico_plugin_api::EntityProviderMutation;
+    for db in Db::all() {
+        let (engine, _) = engine(&db, CatalogSettings::default()).await;
+        let engine = Arc::new(engine);
+        let provider = Arc::new(TestProvider {
+            connection: std::sync::Mutex::new(None),
+        });
+        engine.connect_provider(provider.clone()).await.unwrap();
+        let connection = provider.connection.lock().unwrap().clone().unwrap();
+
+        connection
+            .apply_mutation(EntityProviderMutation::Full {
+                entities: vec![
+                    group("org", None),
+                    group("team-a", Some("org")),
+                    group("team-b", Some("org")),
+                ],
+            })
+            .await
+            .unwrap();
+        let org = entity(&engine, "group:default/org").unwrap();
+        assert_eq!(
+            org["metadata"]["annotations"]["backstage.io/managed-by-location"],
+            "provider:test-org"
+        );
+        let children: Vec<&str> = org["relations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["targetRef"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            children,
+            ["group:default/team-a", "group:default/team-b"],
+            "{}",
+            db.name()
+        );
+
+        // A delta removes one entity and adds another; an invalid entity is reported and skipped.
+        let mut invalid = group("Bad Name", None);
+        invalid.entity["metadata"]["name"] = "bad name".into();
+        let result = connection
+            .apply_mutation(EntityProviderMutation::Delta {
+                added: vec![group("team-c", Some("org")), invalid],
+                removed: vec!["group:default/team-b".to_owned()],
+            })
+            .await;
+        let err = result.unwrap_err().to_string();
+        assert!(err.contains("metadata.name"), "{err}");
+        assert!(entity(&engine, "group:default/team-b").is_none());
+        assert!(entity(&engine, "group:default/team-c").is_some());
+        assert!(entity(&engine, "group:default/team-a").is_some());
+
+        // A full mutation replaces the whole set: what is missing is deleted.
+        connection
+            .apply_mutation(EntityProviderMutation::Full {
+                entities: vec![group("org", None)],
+            })
+            .await
+            .unwrap();
+        assert!(
+            entity(&engine, "group:default/team-a").is_none(),
+            "{}",
+            db.name()
+        );
+        assert_eq!(
+            entity(&engine, "group:default/org").unwrap()["relations"],
+            serde_json::json!([])
+        );
+        // Reconnecting after a restart finds the provider's location again.
+        engine.connect_provider(provider.clone()).await.unwrap();
+        assert_eq!(engine.store().locations().await.unwrap().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn unreachable_and_oversized_sources_show_errors_and_keep_the_catalog() {
+    for db in Db::all() {
+        let dir = examples_copy();
+        let (engine, _) = engine(
+            &db,
+            CatalogSettings {
+                reading_allow: ReadAllowList::new(vec![portico_catalog::AllowRule {
+                    host: "127.0.0.1".to_owned(),
+                    paths: vec![],
+                }]),
+                ..CatalogSettings::default()
+            },
+        )
+        .await;
+        // A port nobody listens on.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let unreachable = engine
+            .register_location(
+                "url",
+                &format!("http://{closed}/catalog-info.yaml"),
+                LocationOrigin::Api,
+            )
+            .await
+            .unwrap();
+        let name = portico_catalog::engine::processing::generated_location_name(&unreachable);
+        let location = entity(&engine, &format!("location:default/{name}")).unwrap();
+        let message = location["status"]["items"][0]["message"].as_str().unwrap();
+        assert!(message.contains(&closed.to_string()), "{message}");
+
+        // A file over the size limit is refused with a clear message; the rest still loads.
+        let big = dir.path().join("big.yaml");
+        let padding = "x".repeat(11 * 1024 * 1024);
+        std::fs::write(&big, format!("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: big\n  description: {padding}\nspec: {{type: team, children: []}}\n")).unwrap();
+        let oversized = engine
+            .register_location("file", &path_str(big), LocationOrigin::Api)
+            .await
+            .unwrap();
+        let name = portico_catalog::engine::processing::generated_location_name(&oversized);
+        let location = entity(&engine, &format!("location:default/{name}")).unwrap();
+        let message = location["status"]["items"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("larger than the limit of 10485760 bytes"),
+            "{message}"
+        );
+        engine
+            .register_location(
+                "file",
+                &path_str(dir.path().join("acme-corp.yaml")),
+                LocationOrigin::Api,
+            )
+            .await
+            .unwrap();
+        assert!(
+            entity(&engine, "group:default/team-a").is_some(),
+            "{}",
+            db.name()
+        );
+
+        // An entity that changes kind is a new entity; the old one is orphaned.
+        let file = dir.path().join("acme/team-a-group.yaml");
+        let text = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(
+            &file,
+            text.replacen("kind: Group", "kind: System\n# was a group", 1)
+                .replacen(
+                    "spec:\n  type: team\n",
+                    "spec:\n  owner: infrastructure\n  type: team\n",
+                    1,
+                ),
+        )
+        .unwrap();
+        engine.refresh_entity("group:default/team-a").await.unwrap();
+        let old = entity(&engine, "group:default/team-a").unwrap();
+        assert_eq!(
+            old["metadata"]["annotations"]["backstage.io/orphan"],
+            "true",
+            "{}",
+            db.name()
+        );
+        assert!(
+            entity(&engine, "system:default/team-a").is_some(),
+            "{}",
+            db.name()
+        );
+    }
+}
