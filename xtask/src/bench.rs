@@ -184,7 +184,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
 }
 
 /// `target/release/portico`, honouring a relocated target directory.
-fn release_binary(root: &Path) -> anyhow::Result<PathBuf> {
+pub fn release_binary(root: &Path) -> anyhow::Result<PathBuf> {
     let metadata = tidy::cargo_metadata(root)?;
     let target = metadata
         .get("target_directory")

@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 use portico_testkit::catalog_gen::CatalogSpec;
 use xtask::{bench, gen_catalog, tidy, workspace_root};
 
+mod bench_ingest;
 mod bench_read_model;
 
 #[derive(Debug, Parser)]
@@ -53,6 +54,16 @@ enum Command {
         /// Time this binary instead of target/release/portico (implies --no-build).
         #[arg(long)]
         binary: Option<PathBuf>,
+    },
+    /// Time registering generated catalogs until queryable, on SQLite (and PostgreSQL when
+    /// PORTICO_TEST_PG_URL is set), and the cold start on the populated database.
+    BenchIngest {
+        /// Catalog sizes in entities, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = [10_000, 100_000])]
+        sizes: Vec<usize>,
+        /// Use the existing target/release/portico instead of running `cargo build --release`.
+        #[arg(long)]
+        no_build: bool,
     },
     /// Build the in-memory read model from a generated catalog and time its queries.
     BenchReadModel {
@@ -114,6 +125,10 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             iterations,
             seed,
             input,
+        })?,
+        Command::BenchIngest { sizes, no_build } => bench_ingest::run(&bench_ingest::Options {
+            sizes,
+            build: !no_build,
         })?,
         Command::Tidy => {
             let problems = tidy::run_all(&workspace_root())?;

@@ -392,7 +392,7 @@ impl<S: CatalogStore> Engine<S> {
         for stored in upserted {
             match serde_json::from_str::<Value>(&stored.final_json) {
                 Ok(value) => {
-                    if let Err(err) = model.upsert(&value) {
+                    if let Err(err) = model.upsert_serialized(&value, stored.final_json.clone()) {
                         tracing::warn!(entity = %stored.entity_ref, error = %err, "Entity not indexed.");
                     }
                 }

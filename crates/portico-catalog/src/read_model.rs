@@ -211,9 +211,19 @@ impl ReadModel {
     /// Upserting an entity identical to the stored one (same JSON text) changes nothing and
     /// costs a serialisation and a comparison.
     pub fn upsert(&mut self, entity: &serde_json::Value) -> Result<(), ReadModelError> {
-        let entity_ref = flatten::entity_ref_of(entity)?;
         let json = serde_json::to_string(entity)
             .map_err(|e| ReadModelError::InvalidEntity(e.to_string()))?;
+        self.upsert_serialized(entity, json)
+    }
+
+    /// Like [`Self::upsert`] for an entity whose compact JSON text the caller already has
+    /// (the store keeps it), which is stored as given instead of serializing `entity` again.
+    pub fn upsert_serialized(
+        &mut self,
+        entity: &serde_json::Value,
+        json: String,
+    ) -> Result<(), ReadModelError> {
+        let entity_ref = flatten::entity_ref_of(entity)?;
         if let Some(doc) = self.index.doc_by_ref(&entity_ref)
             && self.index.slot(doc).is_some_and(|slot| *slot.json == *json)
         {

@@ -219,6 +219,11 @@ async fn delete_entity_row(
         .execute(&mut **tx)
         .await
         .map_err(database_error)?;
+    sqlx::query("DELETE FROM final_entities WHERE entity_ref = $1")
+        .bind(entity_ref)
+        .execute(&mut **tx)
+        .await
+        .map_err(database_error)?;
     affected.remove(entity_ref);
     Ok(())
 }
@@ -752,8 +757,9 @@ impl CatalogStore for SqlStore {
     ) -> StoreResult<Vec<StoredEntity>> {
         let mut tx = self.begin().await?;
         let rows = sqlx::query(
-            "SELECT q.entity_ref, q.ticket, e.uid, e.entity_json, e.errors, e.orphan, e.etag \
-             FROM stitch_queue q JOIN entities e ON e.entity_ref = q.entity_ref ORDER BY q.entity_ref LIMIT $1",
+            "SELECT q.entity_ref, q.ticket, e.uid, e.entity_json, e.errors, e.orphan, COALESCE(f.etag, '') AS etag \
+             FROM stitch_queue q JOIN entities e ON e.entity_ref = q.entity_ref \
+             LEFT JOIN final_entities f ON f.entity_ref = q.entity_ref ORDER BY q.entity_ref LIMIT $1",
         )
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&mut *tx)
@@ -841,18 +847,19 @@ impl CatalogStore for SqlStore {
         }
         // Written in batches. An entity leaves the queue only if its ticket is unchanged, so one
         // marked again while it was being stitched is stitched again.
-        for chunk in changed.chunks(IN_CHUNK / 3) {
+        for chunk in changed.chunks(IN_CHUNK / 4) {
             let rows: Vec<String> = (0..chunk.len())
-                .map(|i| format!("({})", params(1 + i * 3, 3)))
+                .map(|i| format!("({})", params(1 + i * 4, 4)))
                 .collect();
             let mut query = sqlx::query(AssertSqlSafe(format!(
-                "UPDATE entities SET final_json = v.column2, etag = v.column3 \
-                 FROM (VALUES {}) AS v WHERE entities.entity_ref = v.column1",
+                "INSERT INTO final_entities (entity_ref, uid, final_json, etag) VALUES {} \
+                 ON CONFLICT (entity_ref) DO UPDATE SET uid = excluded.uid, final_json = excluded.final_json, etag = excluded.etag",
                 rows.join(", ")
             )));
             for (entity, _) in chunk {
                 query = query
                     .bind(&entity.entity_ref)
+                    .bind(&entity.uid)
                     .bind(&entity.final_json)
                     .bind(&entity.etag);
             }
@@ -941,7 +948,7 @@ impl CatalogStore for SqlStore {
         limit: usize,
     ) -> StoreResult<Vec<StoredEntity>> {
         sqlx::query(
-            "SELECT entity_ref, uid, final_json, etag FROM entities WHERE etag <> '' AND entity_ref > $1 ORDER BY entity_ref LIMIT $2",
+            "SELECT entity_ref, uid, final_json, etag FROM final_entities WHERE entity_ref > $1 ORDER BY entity_ref LIMIT $2",
         )
         .bind(after.unwrap_or(""))
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
@@ -954,14 +961,16 @@ impl CatalogStore for SqlStore {
     }
 
     async fn final_entity(&self, entity_ref: &str) -> StoreResult<Option<StoredEntity>> {
-        sqlx::query("SELECT entity_ref, uid, final_json, etag FROM entities WHERE entity_ref = $1 AND etag <> ''")
-            .bind(entity_ref)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(database_error)?
-            .as_ref()
-            .map(stored_from_row)
-            .transpose()
+        sqlx::query(
+            "SELECT entity_ref, uid, final_json, etag FROM final_entities WHERE entity_ref = $1",
+        )
+        .bind(entity_ref)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(database_error)?
+        .as_ref()
+        .map(stored_from_row)
+        .transpose()
     }
 
     async fn delete_entity(&self, uid: &str) -> StoreResult<Option<Removal>> {

@@ -77,9 +77,12 @@ impl SqlStore {
                     if dialect == Dialect::Sqlite {
                         // WAL lets readers proceed during a write; NORMAL is durable in WAL
                         // mode except for the last commits before a power loss (not a crash).
+                        // Checkpointing every 16 MiB of WAL instead of 4 MiB writes pages that
+                        // bulk ingestion updates repeatedly fewer times (BENCHMARKS.md).
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                             PRAGMA wal_autocheckpoint = 4000;",
                         )
                         .await?;
                     }

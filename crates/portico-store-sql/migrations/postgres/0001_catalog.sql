@@ -34,12 +34,19 @@ CREATE TABLE entities (
     input_hash TEXT NOT NULL,
     entity_json TEXT NOT NULL,
     errors TEXT NOT NULL DEFAULT '[]',
-    orphan BIGINT NOT NULL DEFAULT 0,
-    final_json TEXT NOT NULL DEFAULT '',
-    etag TEXT NOT NULL DEFAULT ''
+    orphan BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX entities_source ON entities (source_key);
 CREATE INDEX entities_location ON entities (location_id);
+
+-- The stitched entities as served, apart from their inputs so that writing one does not
+-- rewrite the other.
+CREATE TABLE final_entities (
+    entity_ref TEXT PRIMARY KEY,
+    uid TEXT NOT NULL,
+    final_json TEXT NOT NULL,
+    etag TEXT NOT NULL
+);
 
 -- Entities whose final form must be rebuilt. Kept apart from the wide entities rows so that
 -- marking a much-related entity (a group owning thousands) writes a few bytes, not the row.
