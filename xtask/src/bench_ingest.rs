@@ -3,6 +3,7 @@
 //! and, when `PORTICO_TEST_PG_URL` is set, PostgreSQL; plus the cold start of a process that
 //! opens the populated database and loads its read model (`portico catalog stats`).
 
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -80,13 +81,15 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
             eprintln!("bench: {}", rows.last().map_or("", String::as_str));
         }
     }
-    println!("{}\n", machine_info());
-    println!(
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}\n", machine_info())?;
+    writeln!(
+        out,
         "| Entities | Database | Register → all queryable, s | Peak RSS MiB | Cold start (open + load read model), s | Its RSS MiB |"
-    );
-    println!("|---:|---|---:|---:|---:|---:|");
+    )?;
+    writeln!(out, "|---:|---|---:|---:|---:|---:|")?;
     for row in rows {
-        println!("{row}");
+        writeln!(out, "{row}")?;
     }
     Ok(())
 }
