@@ -238,6 +238,68 @@ impl<S: CatalogStore> Engine<S> {
         }
     }
 
+    /// Processes a location in memory without storing anything (`POST /locations?dryRun=true`):
+    /// the entities it would produce, with the annotations the catalog would add, and whether
+    /// it is registered already. Any error in the tree fails the dry run with every message.
+    pub async fn dry_run(
+        &self,
+        location_type: &str,
+        target: &str,
+    ) -> EngineResult<(Vec<Value>, bool)> {
+        let stored_target = self.check_location(location_type, target)?;
+        let exists = self
+            .store
+            .locations()
+            .await?
+            .iter()
+            .any(|l| l.location_type == location_type && l.target == stored_target);
+        let record = LocationRecord {
+            id: String::new(),
+            location_type: location_type.to_owned(),
+            target: stored_target,
+            origin: LocationOrigin::Api,
+        };
+        let Some(root) = location_target(&record) else {
+            return Err(EngineError::Input(format!(
+                "location type {location_type:?} is not supported; use file or url"
+            )));
+        };
+        let reader = Arc::clone(&self.reader);
+        let kinds = Arc::clone(&self.kinds);
+        let report = tokio::task::spawn_blocking(move || {
+            crate::walk::walk(&[root], reader.as_ref(), &kinds)
+        })
+        .await
+        .map_err(|err| EngineError::Internal(format!("dry run failed: {err}")))?;
+        let errors: Vec<String> = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == crate::descriptor::Severity::Error)
+            .map(ToString::to_string)
+            .collect();
+        if !errors.is_empty() {
+            return Err(EngineError::Input(errors.join("; ")));
+        }
+        let origin = processing::location_ref(&record);
+        let mut entities = Vec::with_capacity(report.entities.len());
+        for processed in report.entities {
+            if !self.settings.allows_kind(&processed.validated.entity.kind) {
+                continue;
+            }
+            let mut entity = processed.validated.entity;
+            entity.metadata.annotations.insert(
+                processing::MANAGED_BY_LOCATION.to_owned(),
+                processed.source.source_key(),
+            );
+            entity.metadata.annotations.insert(
+                processing::MANAGED_BY_ORIGIN_LOCATION.to_owned(),
+                origin.clone(),
+            );
+            entities.push(serde_json::to_value(&entity).unwrap_or(Value::Null));
+        }
+        Ok((entities, exists))
+    }
+
     /// Unregisters a location; its entities are deleted.
     pub async fn unregister_location(&self, id: &str) -> EngineResult<Vec<String>> {
         let removal = self.store.remove_location(id).await?;

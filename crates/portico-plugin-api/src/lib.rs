@@ -4,8 +4,10 @@
 //! Small on purpose: no HTTP, no SQL, no engine types — only JSON values and plain records, so
 //! a plugin compiles against this crate alone.
 
+mod access;
 mod provider;
 
+pub use access::{AllowAll, Authorizer, Decision, Permission, Principal};
 pub use provider::{
     BoxFuture, DeferredEntity, EntityProvider, EntityProviderConnection, EntityProviderMutation,
     PluginError,

@@ -1,0 +1,73 @@
+//! Identity and access: every request carries a [`Principal`], and every read and write asks an
+//! [`Authorizer`] first. Until authentication is configured the principal is a guest and the
+//! authorizer allows everything; access control then becomes a policy, not a rewrite.
+
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// Not signed in (local use).
+    Guest,
+    /// A signed-in user.
+    User {
+        /// The user's entity ref, e.g. `user:default/jane`.
+        user_ref: String,
+        /// Refs the user may act as owner for (the user and their groups).
+        ownership_refs: Vec<String>,
+    },
+    /// Another service with a token.
+    Service {
+        /// The calling service.
+        subject: String,
+    },
+}
+
+/// What is being done, named like Backstage's permissions (`catalog.entity.read`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Permission(pub &'static str);
+
+impl Permission {
+    /// Read entities.
+    pub const CATALOG_ENTITY_READ: Self = Self("catalog.entity.read");
+    /// Delete an entity.
+    pub const CATALOG_ENTITY_DELETE: Self = Self("catalog.entity.delete");
+    /// Ask for an entity to be refreshed.
+    pub const CATALOG_ENTITY_REFRESH: Self = Self("catalog.entity.refresh");
+    /// Validate an entity.
+    pub const CATALOG_ENTITY_VALIDATE: Self = Self("catalog.entity.validate");
+    /// Read locations.
+    pub const CATALOG_LOCATION_READ: Self = Self("catalog.location.read");
+    /// Register a location.
+    pub const CATALOG_LOCATION_CREATE: Self = Self("catalog.location.create");
+    /// Unregister a location.
+    pub const CATALOG_LOCATION_DELETE: Self = Self("catalog.location.delete");
+}
+
+/// The answer to an authorization request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Go ahead.
+    Allow,
+    /// Refuse.
+    Deny,
+}
+
+/// Decides whether a principal may do something, optionally to one resource (an entity as JSON).
+pub trait Authorizer: Send + Sync {
+    /// The decision for `permission` on `resource` (or in general when `None`).
+    fn authorize(
+        &self,
+        principal: &Principal,
+        permission: Permission,
+        resource: Option<&serde_json::Value>,
+    ) -> Decision;
+}
+
+/// Allows everything: the policy until access control is configured.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AllowAll;
+
+impl Authorizer for AllowAll {
+    fn authorize(&self, _: &Principal, _: Permission, _: Option<&serde_json::Value>) -> Decision {
+        Decision::Allow
+    }
+}

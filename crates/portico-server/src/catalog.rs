@@ -1,0 +1,97 @@
+//! `/api/catalog`: Backstage's catalog REST API (`backstage.md` §2) — same paths, parameters,
+//! status codes and JSON shapes, so Backstage's `CatalogClient` works against Portico.
+//!
+//! Entities are served from the read model as the stored JSON text, spliced into responses
+//! without re-encoding; `fields` projections parse only the entities of the page.
+
+mod entities;
+mod locations;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use portico_catalog::read_model::{ReadModelError, project};
+use portico_store::CatalogStore;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Most entities one page may hold, whatever the client asks.
+pub const MAX_PAGE_SIZE: usize = 10_000;
+
+/// The catalog routes, to be nested under `/api/catalog`.
+pub fn router<S: CatalogStore>() -> Router<Arc<AppState<S>>> {
+    Router::new()
+        .route("/entities", get(entities::list::<S>))
+        .route(
+            "/entities/by-query",
+            get(entities::query_get::<S>).post(entities::query_post::<S>),
+        )
+        .route("/entities/by-refs", post(entities::by_refs::<S>))
+        .route(
+            "/entities/by-uid/{uid}",
+            get(entities::by_uid::<S>).delete(entities::delete_by_uid::<S>),
+        )
+        .route(
+            "/entities/by-name/{kind}/{namespace}/{name}",
+            get(entities::by_name::<S>),
+        )
+        .route(
+            "/entity-facets",
+            get(entities::facets_get::<S>).post(entities::facets_post::<S>),
+        )
+        .route("/refresh", post(entities::refresh::<S>))
+        .route("/validate-entity", post(entities::validate::<S>))
+        .route(
+            "/locations",
+            get(locations::list::<S>).post(locations::create::<S>),
+        )
+        .route(
+            "/locations/{id}",
+            get(locations::get::<S>).delete(locations::delete::<S>),
+        )
+        .route(
+            "/locations/by-entity/{kind}/{namespace}/{name}",
+            get(locations::by_entity::<S>),
+        )
+}
+
+impl From<ReadModelError> for ApiError {
+    fn from(err: ReadModelError) -> Self {
+        ApiError::input(err.to_string())
+    }
+}
+
+/// A JSON response from already-encoded text.
+pub(crate) fn json_text(status: axum::http::StatusCode, text: String) -> Response {
+    (status, [(CONTENT_TYPE, "application/json")], text).into_response()
+}
+
+/// One entity as JSON text, projected to `fields` when given.
+pub(crate) fn entity_text(stored: &str, fields: &[String]) -> Result<String, ApiError> {
+    if fields.is_empty() {
+        return Ok(stored.to_owned());
+    }
+    Ok(project(stored, fields)?.to_string())
+}
+
+/// `[e1,e2,…]` from stored entities.
+pub(crate) fn entity_array(items: &[Arc<str>], fields: &[String]) -> Result<String, ApiError> {
+    let mut out = String::with_capacity(items.iter().map(|i| i.len() + 1).sum::<usize>() + 2);
+    out.push('[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        if fields.is_empty() {
+            out.push_str(item);
+        } else {
+            out.push_str(&entity_text(item, fields)?);
+        }
+    }
+    out.push(']');
+    Ok(out)
+}

@@ -1,0 +1,151 @@
+//! Location routes: register (with `dryRun`), list, get, unregister, and the location an entity
+//! came from. `catalog.readonly` refuses registering and unregistering, as Backstage does.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use portico_model::EntityRef;
+use portico_plugin_api::Permission;
+use portico_store::{CatalogStore, LocationOrigin, LocationRecord};
+use serde_json::{Value, json};
+
+use crate::body::{JsonObject, QueryParams};
+use crate::error::ApiError;
+use crate::{AppState, Caller};
+
+type AppStateRef<S> = State<Arc<AppState<S>>>;
+
+const READONLY: &str = "This operation not allowed in readonly mode";
+
+fn location_json(location: &LocationRecord) -> Value {
+    json!({"id": location.id, "type": location.location_type, "target": location.target})
+}
+
+/// `GET /locations`: `[{data: Location}]`, as Backstage wraps them.
+pub async fn list<S: CatalogStore>(
+    State(state): AppStateRef<S>,
+    Caller(principal): Caller,
+) -> Result<Response, ApiError> {
+    state.authorize(&principal, Permission::CATALOG_LOCATION_READ, None)?;
+    let locations = state
+        .engine
+        .store()
+        .locations()
+        .await
+        .map_err(ApiError::internal)?;
+    let items: Vec<Value> = locations
+        .iter()
+        .filter(|l| l.location_type != "provider")
+        .map(|l| json!({ "data": location_json(l) }))
+        .collect();
+    Ok(axum::Json(items).into_response())
+}
+
+/// `GET /locations/:id`.
+pub async fn get<S: CatalogStore>(
+    State(state): AppStateRef<S>,
+    Caller(principal): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    state.authorize(&principal, Permission::CATALOG_LOCATION_READ, None)?;
+    match state
+        .engine
+        .store()
+        .location(&id)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        Some(location) => Ok(axum::Json(location_json(&location)).into_response()),
+        None => Err(ApiError::not_found(format!(
+            "Found no location with ID {id}"
+        ))),
+    }
+}
+
+/// `POST /locations?dryRun=…` with `{type, target}`: 201 `{location, entities, exists?}`.
+pub async fn create<S: CatalogStore>(
+    State(state): AppStateRef<S>,
+    Caller(principal): Caller,
+    RawQuery(query): RawQuery,
+    JsonObject(body): JsonObject,
+) -> Result<Response, ApiError> {
+    state.authorize(&principal, Permission::CATALOG_LOCATION_CREATE, None)?;
+    let params = QueryParams::parse(query.as_deref());
+    let dry_run = match params.one("dryRun") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::input(format!(
+                "Invalid dryRun {other:?}, expected true or false"
+            )));
+        }
+    };
+    let (Some(location_type), Some(target)) = (
+        body.get("type").and_then(Value::as_str),
+        body.get("target").and_then(Value::as_str),
+    ) else {
+        return Err(ApiError::input(
+            "Malformed request: expected {\"type\": \"url\" | \"file\", \"target\": \"…\"}",
+        ));
+    };
+    if dry_run {
+        let (entities, exists) = state.engine.dry_run(location_type, target).await?;
+        let location = json!({"id": uuid::Uuid::new_v4().to_string(), "type": location_type, "target": target});
+        return Ok((
+            StatusCode::CREATED,
+            axum::Json(json!({"location": location, "entities": entities, "exists": exists})),
+        )
+            .into_response());
+    }
+    if state.readonly {
+        return Err(ApiError::not_allowed(READONLY));
+    }
+    let location = state
+        .engine
+        .register_location(location_type, target, LocationOrigin::Api)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"location": location_json(&location), "entities": []})),
+    )
+        .into_response())
+}
+
+/// `DELETE /locations/:id`: unregisters it and deletes its entities.
+pub async fn delete<S: CatalogStore>(
+    State(state): AppStateRef<S>,
+    Caller(principal): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    state.authorize(&principal, Permission::CATALOG_LOCATION_DELETE, None)?;
+    if state.readonly {
+        return Err(ApiError::not_allowed(READONLY));
+    }
+    state.engine.unregister_location(&id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /locations/by-entity/:kind/:namespace/:name`: the registered location an entity was
+/// found through.
+pub async fn by_entity<S: CatalogStore>(
+    State(state): AppStateRef<S>,
+    Caller(principal): Caller,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    state.authorize(&principal, Permission::CATALOG_LOCATION_READ, None)?;
+    let entity_ref = EntityRef::new(&kind, &namespace, &name);
+    let origin = state
+        .engine
+        .store()
+        .entity_origin(entity_ref.canonical())
+        .await
+        .map_err(ApiError::internal)?;
+    match origin {
+        Some((location, _)) => Ok(axum::Json(location_json(&location)).into_response()),
+        None => Err(ApiError::not_found(format!(
+            "Found no location for entity {kind}:{namespace}/{name}"
+        ))),
+    }
+}

@@ -1,0 +1,101 @@
+//! Portico's HTTP layer: the Backstage-compatible `/api/catalog` routes and health checks,
+//! assembled into one axum `Router` over the engines. Thin glue: handlers parse the request,
+//! ask the [`Authorizer`] on behalf of the [`Principal`], call the engine, and shape the answer
+//! as Backstage does.
+
+mod body;
+pub mod catalog;
+pub mod error;
+mod health;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::middleware;
+use portico_catalog::engine::Engine;
+use portico_plugin_api::{AllowAll, Authorizer, Decision, Permission, Principal};
+use portico_store::CatalogStore;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+
+/// What the handlers share.
+pub struct AppState<S: CatalogStore> {
+    /// The catalog engine.
+    pub engine: Arc<Engine<S>>,
+    /// Decides every request.
+    pub authorizer: Arc<dyn Authorizer>,
+    /// `catalog.readonly`: refuse registering and unregistering locations.
+    pub readonly: bool,
+}
+
+impl<S: CatalogStore> std::fmt::Debug for AppState<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("readonly", &self.readonly)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: CatalogStore> AppState<S> {
+    /// State over `engine` with the allow-all authorizer.
+    pub fn new(engine: Arc<Engine<S>>) -> Self {
+        Self {
+            engine,
+            authorizer: Arc::new(AllowAll),
+            readonly: false,
+        }
+    }
+
+    /// Refuses unless `principal` may do `permission` (to `resource`).
+    pub fn authorize(
+        &self,
+        principal: &Principal,
+        permission: Permission,
+        resource: Option<&serde_json::Value>,
+    ) -> Result<(), ApiError> {
+        match self.authorizer.authorize(principal, permission, resource) {
+            Decision::Allow => Ok(()),
+            Decision::Deny => Err(ApiError::not_allowed(format!(
+                "You are not allowed to perform {}",
+                permission.0
+            ))),
+        }
+    }
+}
+
+/// The principal of a request. A guest until authentication is configured.
+#[derive(Debug, Clone)]
+pub struct Caller(pub Principal);
+
+impl<T: Send + Sync> FromRequestParts<T> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &T) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<Principal>()
+                .cloned()
+                .unwrap_or(Principal::Guest),
+        ))
+    }
+}
+
+/// The whole HTTP application.
+pub fn app<S: CatalogStore>(state: AppState<S>) -> Router {
+    let state = Arc::new(state);
+    Router::new()
+        .nest("/api/catalog", catalog::router::<S>())
+        .merge(health::router::<S>())
+        .with_state(state)
+        .layer(middleware::from_fn(error::error_envelope))
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}

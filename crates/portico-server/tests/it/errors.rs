@@ -1,0 +1,164 @@
+//! Error answers: Backstage's error body, names and statuses for bad filters, orders, unknown
+//! entities, invalid JSON bodies, wrong content types and read-only mode.
+
+use serde_json::json;
+
+use crate::{databases, start};
+
+#[tokio::test]
+async fn errors_have_backstage_shape_names_and_statuses() {
+    for db in databases() {
+        let server = start(db, false).await;
+        let (status, body, headers) = server
+            .get("/api/catalog/entities/by-uid/does-not-exist")
+            .await;
+        assert_eq!(status, 404);
+        assert_eq!(
+            body,
+            json!({"error": {"name": "NotFoundError", "message": "No entity with uid does-not-exist"},
+                   "request": {"method": "GET", "url": "/entities/by-uid/does-not-exist"},
+                   "response": {"statusCode": 404}})
+        );
+        assert!(headers.get("x-request-id").is_some());
+
+        let (status, body, _) = server
+            .get("/api/catalog/entities/by-name/component/default/nope")
+            .await;
+        assert_eq!(status, 404);
+        assert_eq!(
+            body["error"]["message"],
+            "No entity named 'nope' found, with kind 'component' in namespace 'default'"
+        );
+
+        let (status, body, _) = server
+            .get("/api/catalog/entities?filter=kind=user,=x")
+            .await;
+        assert_eq!(
+            (status, body["error"]["name"].as_str()),
+            (400, Some("InputError")),
+            "{body}"
+        );
+        assert_eq!(
+            body["error"]["message"],
+            "Invalid filter, '=x' is not a valid statement (expected a string on the form a=b or a= or a)"
+        );
+
+        let (status, body, _) = server
+            .get("/api/catalog/entities?order=sideways:metadata.name")
+            .await;
+        assert_eq!(
+            (status, body["error"]["name"].as_str()),
+            (400, Some("InputError"))
+        );
+        let (status, body, _) = server
+            .get("/api/catalog/entities/by-query?orderField=metadata.name,up")
+            .await;
+        assert_eq!(status, 400);
+        assert_eq!(
+            body["error"]["message"],
+            "Invalid order field order, must be asc or desc"
+        );
+        let (status, body, _) = server
+            .get("/api/catalog/entities/by-query?cursor=garbage")
+            .await;
+        assert_eq!(status, 400, "{body}");
+
+        let response = server
+            .client
+            .post(server.url("/api/catalog/entities/by-refs"))
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 400);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("Malformed request: "),
+            "{body}"
+        );
+
+        let response = server
+            .client
+            .post(server.url("/api/catalog/entities/by-refs"))
+            .header("content-type", "text/plain")
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 400);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["message"], "Illegal Content-Type");
+
+        let response = server
+            .client
+            .post(server.url("/api/catalog/refresh"))
+            .send()
+            .await
+            .unwrap();
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["message"], "Content-Type missing");
+
+        let (status, body) = server
+            .post("/api/catalog/entities/by-refs", json!({}))
+            .await;
+        assert_eq!(
+            (status, body["error"]["message"].as_str()),
+            (400, Some("Empty request body"))
+        );
+
+        let (status, body, _) = server.get("/api/catalog/no-such-route").await;
+        assert_eq!(
+            (status, body["error"]["name"].as_str()),
+            (404, Some("NotFoundError"))
+        );
+
+        let (status, body) = server
+            .post(
+                "/api/catalog/refresh",
+                json!({"entityRef": "component:default/nope"}),
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"]["name"].as_str()),
+            (404, Some("NotFoundError"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn readonly_refuses_location_changes_but_allows_dry_runs() {
+    let server = start("sqlite", true).await;
+    let target = crate::examples().join("all-domains.yaml");
+    let (status, body) = server
+        .post(
+            "/api/catalog/locations",
+            json!({"type": "file", "target": target}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(body["error"]["name"], "NotAllowedError");
+    assert_eq!(
+        body["error"]["message"],
+        "This operation not allowed in readonly mode"
+    );
+    let (status, _) = server
+        .post(
+            "/api/catalog/locations?dryRun=true",
+            json!({"type": "file", "target": target}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (_, locations, _) = server.get("/api/catalog/locations").await;
+    let id = locations[0]["data"]["id"].as_str().unwrap().to_owned();
+    let response = server
+        .client
+        .delete(server.url(&format!("/api/catalog/locations/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+}
