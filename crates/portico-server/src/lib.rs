@@ -1,12 +1,13 @@
-//! Portico's HTTP layer: the Backstage-compatible `/api/catalog` routes and health checks,
-//! assembled into one axum `Router` over the engines. Thin glue: handlers parse the request,
-//! ask the [`Authorizer`] on behalf of the [`Principal`], call the engine, and shape the answer
-//! as Backstage does.
+//! Portico's HTTP layer: the Backstage-compatible `/api/catalog` routes, health checks and
+//! Prometheus metrics, assembled into one axum `Router` over the engines. Thin glue: handlers
+//! parse the request, ask the [`Authorizer`] on behalf of the [`Principal`], call the engine,
+//! and shape the answer as Backstage does.
 
 mod body;
 pub mod catalog;
 pub mod error;
 mod health;
+mod metrics;
 
 use std::sync::Arc;
 
@@ -89,10 +90,17 @@ impl<T: Send + Sync> FromRequestParts<T> for Caller {
 /// The whole HTTP application.
 pub fn app<S: CatalogStore>(state: AppState<S>) -> Router {
     let state = Arc::new(state);
+    let metrics = Arc::new(metrics::Metrics::default());
+    let metrics_route = Router::new()
+        .route("/metrics", axum::routing::get(metrics::render::<S>))
+        .with_state((Arc::clone(&state), Arc::clone(&metrics)));
     Router::new()
         .nest("/api/catalog", catalog::router::<S>())
         .merge(health::router::<S>())
+        // A route layer runs after routing, so requests are labelled by route pattern.
+        .route_layer(middleware::from_fn_with_state(metrics, metrics::record))
         .with_state(state)
+        .merge(metrics_route)
         .layer(middleware::from_fn(error::error_envelope))
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())

@@ -240,3 +240,34 @@ async fn facets_locations_and_validation() {
         );
     }
 }
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let server = start("sqlite", false).await;
+    let (status, body, _) = server.get("/healthz").await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("ok")));
+    let (status, _, _) = server.get("/readyz").await;
+    assert_eq!(status, 200);
+    server.get("/api/catalog/entities/by-uid/nope").await;
+    let text = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("portico_http_requests_total{method=\"GET\",route=\"/api/catalog/entities/by-uid/{uid}\",status=\"4xx\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("portico_catalog_entities{kind=\"User\"} 17"),
+        "{text}"
+    );
+    assert!(
+        text.contains("portico_http_request_duration_seconds_bucket{"),
+        "{text}"
+    );
+}
