@@ -93,9 +93,14 @@ impl Stitcher for ModelStitcher {
             .collect();
         stitch_entity(&entity, input.uid, input.relations, &errors, input.orphan)
     }
+
+    fn stitch_all(&self, inputs: &[StitchInput<'_>]) -> Vec<(String, String)> {
+        use rayon::prelude::*;
+        inputs.par_iter().map(|input| self.stitch(input)).collect()
+    }
 }
 
-const STITCH_BATCH: usize = 500;
+const STITCH_BATCH: usize = 1_000;
 /// Sources read and parsed at once while their predecessors are written.
 const PARALLEL_SOURCES: usize = 4;
 

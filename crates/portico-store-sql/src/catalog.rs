@@ -808,40 +808,62 @@ impl CatalogStore for SqlStore {
                     .extend(errors);
             }
         }
-        let mut changed: Vec<(StoredEntity, i64)> = Vec::new();
-        let mut unchanged: Vec<(String, i64)> = Vec::new();
+        struct Pending {
+            entity_ref: String,
+            uid: String,
+            entity_json: String,
+            errors: Vec<ErrorItem>,
+            orphan: bool,
+            old_etag: String,
+            ticket: i64,
+            relations: Vec<(String, String)>,
+        }
+        let mut pending = Vec::with_capacity(rows.len());
         for row in rows {
             let entity_ref: String = row.try_get("entity_ref").map_err(database_error)?;
-            let uid: String = row.try_get("uid").map_err(database_error)?;
-            let entity_json: String = row.try_get("entity_json").map_err(database_error)?;
             let mut errors =
                 parse_errors(&row.try_get::<String, _>("errors").map_err(database_error)?)?;
-            let orphan: i64 = row.try_get("orphan").map_err(database_error)?;
-            let old_etag: String = row.try_get("etag").map_err(database_error)?;
-            let ticket: i64 = row.try_get("ticket").map_err(database_error)?;
-            let relations: Vec<(String, String)> = relations_by_ref
-                .remove(&entity_ref)
-                .map(|set| set.into_iter().collect())
-                .unwrap_or_default();
             errors.extend(named_errors.remove(&entity_ref).unwrap_or_default());
-            let (final_json, etag) = stitcher.stitch(&StitchInput {
-                entity_json: &entity_json,
-                uid: &uid,
-                relations: &relations,
-                errors: &errors,
-                orphan: orphan != 0,
+            pending.push(Pending {
+                uid: row.try_get("uid").map_err(database_error)?,
+                entity_json: row.try_get("entity_json").map_err(database_error)?,
+                errors,
+                orphan: row.try_get::<i64, _>("orphan").map_err(database_error)? != 0,
+                old_etag: row.try_get("etag").map_err(database_error)?,
+                ticket: row.try_get("ticket").map_err(database_error)?,
+                relations: relations_by_ref
+                    .remove(&entity_ref)
+                    .map(|set| set.into_iter().collect())
+                    .unwrap_or_default(),
+                entity_ref,
             });
-            if etag == old_etag {
-                unchanged.push((entity_ref, ticket));
+        }
+        let inputs: Vec<StitchInput<'_>> = pending
+            .iter()
+            .map(|p| StitchInput {
+                entity_json: &p.entity_json,
+                uid: &p.uid,
+                relations: &p.relations,
+                errors: &p.errors,
+                orphan: p.orphan,
+            })
+            .collect();
+        let finals = stitcher.stitch_all(&inputs);
+        drop(inputs);
+        let mut changed: Vec<(StoredEntity, i64)> = Vec::new();
+        let mut unchanged: Vec<(String, i64)> = Vec::new();
+        for (p, (final_json, etag)) in pending.into_iter().zip(finals) {
+            if etag == p.old_etag {
+                unchanged.push((p.entity_ref, p.ticket));
             } else {
                 changed.push((
                     StoredEntity {
-                        entity_ref,
-                        uid,
+                        entity_ref: p.entity_ref,
+                        uid: p.uid,
                         final_json,
                         etag,
                     },
-                    ticket,
+                    p.ticket,
                 ));
             }
         }

@@ -34,10 +34,15 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait Stitcher: Send + Sync {
     /// The final entity's JSON text and its etag.
     fn stitch(&self, input: &StitchInput<'_>) -> (String, String);
+
+    /// [`Stitcher::stitch`] for a batch, in order; implementations may work in parallel.
+    fn stitch_all(&self, inputs: &[StitchInput<'_>]) -> Vec<(String, String)> {
+        inputs.iter().map(|input| self.stitch(input)).collect()
+    }
 }
 
 /// Everything that goes into a final entity.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct StitchInput<'a> {
     /// The validated entity as processed, JSON text.
     pub entity_json: &'a str,

@@ -4,7 +4,10 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod catalog;
+mod config;
+mod config_bridge;
 mod fetch;
+mod serve;
 mod validate;
 
 use std::process::ExitCode;
@@ -26,6 +29,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the portal: the catalog API on backend.listen (default 127.0.0.1:7007).
+    Serve(serve::ServeArgs),
     /// Check catalog descriptor files (catalog-info.yaml) the way the catalog would.
     Validate(validate::ValidateArgs),
     /// Operate the catalog in a database: register locations, process, statistics.
@@ -36,6 +41,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve(args) => serve::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Catalog(command) => catalog::run(command),
     }
