@@ -6,13 +6,14 @@
 
 mod entities;
 mod locations;
+pub mod openapi;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use portico_catalog::read_model::{ReadModelError, project};
 use portico_store::CatalogStore;
 
@@ -22,41 +23,17 @@ use crate::error::ApiError;
 /// Most entities one page may hold, whatever the client asks.
 pub const MAX_PAGE_SIZE: usize = 10_000;
 
-/// The catalog routes, to be nested under `/api/catalog`.
+/// The catalog routes, to be nested under `/api/catalog`: every operation of
+/// [`openapi::routes`], and the OpenAPI document built from the same table.
 pub fn router<S: CatalogStore>() -> Router<Arc<AppState<S>>> {
-    Router::new()
-        .route("/entities", get(entities::list::<S>))
-        .route(
-            "/entities/by-query",
-            get(entities::query_get::<S>).post(entities::query_post::<S>),
-        )
-        .route("/entities/by-refs", post(entities::by_refs::<S>))
-        .route(
-            "/entities/by-uid/{uid}",
-            get(entities::by_uid::<S>).delete(entities::delete_by_uid::<S>),
-        )
-        .route(
-            "/entities/by-name/{kind}/{namespace}/{name}",
-            get(entities::by_name::<S>),
-        )
-        .route(
-            "/entity-facets",
-            get(entities::facets_get::<S>).post(entities::facets_post::<S>),
-        )
-        .route("/refresh", post(entities::refresh::<S>))
-        .route("/validate-entity", post(entities::validate::<S>))
-        .route(
-            "/locations",
-            get(locations::list::<S>).post(locations::create::<S>),
-        )
-        .route(
-            "/locations/{id}",
-            get(locations::get::<S>).delete(locations::delete::<S>),
-        )
-        .route(
-            "/locations/by-entity/{kind}/{namespace}/{name}",
-            get(locations::by_entity::<S>),
-        )
+    let mut router = Router::new().route(
+        "/openapi.json",
+        get(|| async { axum::Json(openapi::document::<S>()) }),
+    );
+    for (operation, handler) in openapi::routes::<S>() {
+        router = router.route(operation.path, handler);
+    }
+    router
 }
 
 impl From<ReadModelError> for ApiError {

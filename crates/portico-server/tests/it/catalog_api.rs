@@ -271,3 +271,29 @@ async fn health_readiness_and_metrics() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn openapi_document_lists_every_route() {
+    let server = start("sqlite", false).await;
+    let (status, doc, _) = server.get("/api/catalog/openapi.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(doc["openapi"], "3.0.3");
+    let paths = doc["paths"].as_object().unwrap();
+    assert_eq!(paths.len(), 11, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(
+        doc["paths"]["/entities/by-query"]["post"]["operationId"],
+        "QueryEntitiesByPredicate"
+    );
+    assert_eq!(
+        doc["paths"]["/entities/by-uid/{uid}"]["delete"]["responses"]["204"]["description"],
+        "OK"
+    );
+    // Every documented GET without path parameters answers (the document is built from the
+    // same table as the router, so a documented route that is not routed cannot exist).
+    for (path, methods) in paths {
+        if methods.get("get").is_some() && !path.contains('{') && path != "/entity-facets" {
+            let (status, body, _) = server.get(&format!("/api/catalog{path}")).await;
+            assert_eq!(status, 200, "{path}: {body}");
+        }
+    }
+}
