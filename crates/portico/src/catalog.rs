@@ -56,15 +56,8 @@ pub struct RegisterArgs {
 
 /// Runs a catalog subcommand.
 pub fn run(command: CatalogCommand) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("error: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = crate::async_runtime() else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(run_async(command)) {
         Ok(()) => ExitCode::SUCCESS,

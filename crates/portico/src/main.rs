@@ -46,3 +46,17 @@ fn main() -> ExitCode {
         Command::Catalog(command) => catalog::run(command),
     }
 }
+
+/// The multi-threaded tokio runtime of the async subcommands; reports why when it cannot start.
+fn async_runtime() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => Some(runtime),
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            None
+        }
+    }
+}

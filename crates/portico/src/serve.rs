@@ -89,15 +89,8 @@ pub struct ServeOptions {
 /// Runs the server.
 pub fn run(args: &ServeArgs) -> ExitCode {
     init_logging(args.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("error: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = crate::async_runtime() else {
+        return ExitCode::FAILURE;
     };
     let result = runtime.block_on(async {
         let mut options = crate::config_bridge::load(&args.configs)?;

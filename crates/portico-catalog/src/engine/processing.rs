@@ -6,7 +6,7 @@
 //! Pure apart from the reader; runs on a blocking thread.
 
 use portico_model::stitch::content_hash;
-use portico_model::{EntityRef, KindRegistry, validate_entity};
+use portico_model::{EmittedRelation, Entity, EntityRef, KindRegistry, validate_entity};
 use portico_store::{
     ChildSource, EntityInput, ErrorItem, LocationRecord, RelationRow, SourceUpdate,
 };
@@ -151,13 +151,19 @@ fn read_failure(key: &str, name: &str, message: String) -> SourceUpdate {
     }
 }
 
-/// The entity as stored: with the managed-by annotations set.
-fn entity_input(processed: &ProcessedEntity, key: &str, origin: &str) -> EntityInput {
-    let mut entity = processed.validated.entity.clone();
+/// The entity as stored: with the managed-by annotations set (`managed_by` is the
+/// `<type>:<target>` of the file or provider that defined it, `origin` that of the registered
+/// location), hashed, with its relations as rows.
+pub(crate) fn stored_entity(
+    mut entity: Entity,
+    relations: &[EmittedRelation],
+    managed_by: &str,
+    origin: &str,
+) -> EntityInput {
     entity
         .metadata
         .annotations
-        .insert(MANAGED_BY_LOCATION.to_owned(), key.to_owned());
+        .insert(MANAGED_BY_LOCATION.to_owned(), managed_by.to_owned());
     entity
         .metadata
         .annotations
@@ -167,9 +173,7 @@ fn entity_input(processed: &ProcessedEntity, key: &str, origin: &str) -> EntityI
         entity_ref: entity.entity_ref().to_string(),
         input_hash: content_hash(entity_json.as_bytes()),
         entity_json,
-        relations: processed
-            .validated
-            .relations
+        relations: relations
             .iter()
             .map(|r| RelationRow {
                 source_ref: r.source.to_string(),
@@ -178,6 +182,15 @@ fn entity_input(processed: &ProcessedEntity, key: &str, origin: &str) -> EntityI
             })
             .collect(),
     }
+}
+
+fn entity_input(processed: &ProcessedEntity, key: &str, origin: &str) -> EntityInput {
+    stored_entity(
+        processed.validated.entity.clone(),
+        &processed.validated.relations,
+        key,
+        origin,
+    )
 }
 
 /// The virtual source of a registered location: one `Location` entity pointing at its target.

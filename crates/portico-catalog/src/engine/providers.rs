@@ -15,10 +15,10 @@ use portico_plugin_api::{
 };
 use portico_store::{
     CatalogStore, ChildSource, EntityInput, ErrorItem, LocationOrigin, LocationRecord, NewLocation,
-    OrphanStrategy, RelationRow, SourceUpdate,
+    OrphanStrategy, SourceUpdate,
 };
 
-use crate::engine::processing::{MANAGED_BY_LOCATION, MANAGED_BY_ORIGIN_LOCATION};
+use crate::engine::processing::stored_entity;
 use crate::engine::{Engine, EngineError, EngineResult};
 use crate::reader::Target;
 
@@ -167,7 +167,7 @@ impl<S: CatalogStore> Engine<S> {
                 .collect::<Vec<_>>()
                 .join("; ")
         })?;
-        let mut entity = validated.entity;
+        let entity = validated.entity;
         if !self.settings().allows_kind(&entity.kind) {
             return Err(format!(
                 "kind {} is not allowed by catalog.rules",
@@ -178,14 +178,6 @@ impl<S: CatalogStore> Engine<S> {
             .location_key
             .clone()
             .unwrap_or_else(|| origin.to_owned());
-        entity
-            .metadata
-            .annotations
-            .insert(MANAGED_BY_LOCATION.to_owned(), managed_by);
-        entity
-            .metadata
-            .annotations
-            .insert(MANAGED_BY_ORIGIN_LOCATION.to_owned(), origin.to_owned());
         let entity_ref = entity.entity_ref().to_string();
         let mut children = Vec::new();
         if entity.kind == "Location" {
@@ -221,21 +213,7 @@ impl<S: CatalogStore> Engine<S> {
                 });
             }
         }
-        let entity_json = serde_json::to_string(&entity).unwrap_or_default();
-        let input = EntityInput {
-            entity_ref,
-            input_hash: content_hash(entity_json.as_bytes()),
-            entity_json,
-            relations: validated
-                .relations
-                .iter()
-                .map(|r| RelationRow {
-                    source_ref: r.source.to_string(),
-                    relation_type: r.relation_type.to_owned(),
-                    target_ref: r.target.to_string(),
-                })
-                .collect(),
-        };
+        let input = stored_entity(entity, &validated.relations, &managed_by, origin);
         Ok((input, children))
     }
 }
