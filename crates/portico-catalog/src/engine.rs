@@ -507,6 +507,34 @@ impl<S: CatalogStore> Engine<S> {
         Ok(true)
     }
 
+    /// How an entity came into the catalog: the entity, the Location entity that named its file,
+    /// and so on up to the registered location's generated entity — `(ref, parent refs)` from
+    /// the entity up. `None` if there is no such entity.
+    pub async fn ancestry(
+        &self,
+        entity_ref: &str,
+    ) -> EngineResult<Option<Vec<(String, Vec<String>)>>> {
+        let mut current = entity_ref.to_lowercase();
+        let mut chain: Vec<(String, Vec<String>)> = Vec::new();
+        loop {
+            let Some((_, source_key)) = self.store.entity_origin(&current).await? else {
+                break;
+            };
+            let parent = self
+                .store
+                .source(&source_key)
+                .await?
+                .and_then(|s| s.named_by);
+            let seen = chain.iter().any(|(r, _)| Some(r) == parent.as_ref());
+            chain.push((current, parent.iter().cloned().collect()));
+            match parent {
+                Some(parent) if !seen => current = parent,
+                _ => break,
+            }
+        }
+        Ok((!chain.is_empty()).then_some(chain))
+    }
+
     /// Deletes an entity by uid (its location may emit it again on the next refresh).
     pub async fn delete_entity(&self, uid: &str) -> EngineResult<bool> {
         let Some(removal) = self.store.delete_entity(uid).await? else {

@@ -591,3 +591,38 @@ pub async fn validate<S: CatalogStore>(
         }
     }
 }
+
+/// `GET /entities/by-name/:kind/:namespace/:name/ancestry`: the chain of Location entities
+/// through which the entity was found, up to the registered location.
+pub async fn ancestry<S: CatalogStore>(
+    State(state): AppStateRef<S>,
+    Caller(principal): Caller,
+    Path((kind, namespace, name)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    state.authorize(&principal, Permission::CATALOG_ENTITY_READ, None)?;
+    let entity_ref = EntityRef::new(&kind, &namespace, &name);
+    let not_found = || {
+        ApiError::not_found(format!(
+            "No entity named '{name}' found, with kind '{kind}' in namespace '{namespace}'"
+        ))
+    };
+    let chain = state
+        .engine
+        .ancestry(entity_ref.canonical())
+        .await?
+        .ok_or_else(not_found)?;
+    let root = chain.last().map(|(r, _)| r.clone()).unwrap_or_default();
+    let model = state.engine.read_model();
+    let mut items = Vec::with_capacity(chain.len());
+    for (entity_ref, parents) in &chain {
+        let Some(stored) = model.by_ref(entity_ref) else {
+            continue;
+        };
+        let entity: Value = serde_json::from_str(&stored).map_err(ApiError::internal)?;
+        items.push(json!({"entity": entity, "parentEntityRefs": parents}));
+    }
+    if items.is_empty() {
+        return Err(not_found());
+    }
+    Ok(axum::Json(json!({"rootEntityRef": root, "items": items})).into_response())
+}

@@ -149,3 +149,74 @@ pub async fn by_entity<S: CatalogStore>(
         ))),
     }
 }
+
+/// `POST /analyze-location` with `{location: {type, target}, catalogFilename?}`: the catalog
+/// files already in a repository or folder, with whether each entity is registered. (Backstage
+/// also suggests entities for repositories without one; Portico answers no suggestions yet.)
+pub async fn analyze<S: CatalogStore>(
+    State(state): AppStateRef<S>,
+    Caller(principal): Caller,
+    JsonObject(body): JsonObject,
+) -> Result<Response, ApiError> {
+    state.authorize(&principal, Permission::CATALOG_LOCATION_READ, None)?;
+    let location = body.get("location").and_then(Value::as_object);
+    let (Some(location_type), Some(target)) = (
+        location.and_then(|l| l.get("type")).and_then(Value::as_str),
+        location
+            .and_then(|l| l.get("target"))
+            .and_then(Value::as_str),
+    ) else {
+        return Err(ApiError::input(
+            "Malformed request: expected {\"location\": {\"type\": \"url\" | \"file\", \"target\": \"…\"}}",
+        ));
+    };
+    let filename = body
+        .get("catalogFilename")
+        .and_then(Value::as_str)
+        .filter(|f| !f.trim().is_empty() && !f.contains(['/', '\\']))
+        .unwrap_or("catalog-info.yaml");
+    let is_descriptor = |t: &str| t.ends_with(".yaml") || t.ends_with(".yml");
+    let catalog_target = match location_type {
+        "file" if std::path::Path::new(target).is_dir() => std::path::Path::new(target)
+            .join(filename)
+            .to_string_lossy()
+            .into_owned(),
+        "url" if !is_descriptor(target) => format!("{}/{filename}", target.trim_end_matches('/')),
+        _ => target.to_owned(),
+    };
+    let entities = match state.engine.dry_run(location_type, &catalog_target).await {
+        Ok((entities, _)) => entities,
+        // No catalog file there: nothing existing to offer.
+        Err(portico_catalog::engine::EngineError::Input(message))
+            if message.contains("does not exist") =>
+        {
+            Vec::new()
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let model = state.engine.read_model();
+    let files: Vec<Value> = entities
+        .into_iter()
+        .map(|entity| {
+            let kind = entity["kind"].as_str().unwrap_or_default();
+            let namespace = entity["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("default");
+            let name = entity["metadata"]["name"].as_str().unwrap_or_default();
+            let registered = model
+                .by_ref(EntityRef::new(kind, namespace, name).canonical())
+                .is_some();
+            let managed_by = entity["metadata"]["annotations"]["backstage.io/managed-by-location"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let (file_type, file_target) = managed_by.split_once(':').map_or(
+                (location_type.to_owned(), catalog_target.clone()),
+                |(t, rest)| (t.to_owned(), rest.to_owned()),
+            );
+            json!({"entity": entity, "isRegistered": registered,
+                   "location": {"type": file_type, "target": file_target}})
+        })
+        .collect();
+    Ok(axum::Json(json!({"existingEntityFiles": files, "generateEntities": []})).into_response())
+}

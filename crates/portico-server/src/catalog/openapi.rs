@@ -128,6 +128,8 @@ const PARAMS_8: &[Param] = &[path("id", "Location id")];
 const PARAMS_9: &[Param] = &[path("id", "Location id")];
 const PARAMS_10: &[Param] = &[KIND, NAMESPACE, NAME];
 
+const PARAMS_ANCESTRY: &[Param] = &[KIND, NAMESPACE, NAME];
+
 /// Every catalog operation with its handler.
 pub fn routes<S: CatalogStore>() -> Vec<(Operation, MethodRouter<Arc<AppState<S>>>)> {
     vec![
@@ -218,6 +220,18 @@ pub fn routes<S: CatalogStore>() -> Vec<(Operation, MethodRouter<Arc<AppState<S>
         (
             Operation {
                 method: "get",
+                path: "/entities/by-name/{kind}/{namespace}/{name}/ancestry",
+                operation_id: "GetEntityAncestryByName",
+                summary: "The Location entities through which an entity was found",
+                params: PARAMS_ANCESTRY,
+                body: None,
+                success: (200, Some("EntityAncestryResponse")),
+            },
+            get(entities::ancestry::<S>),
+        ),
+        (
+            Operation {
+                method: "get",
                 path: "/entity-facets",
                 operation_id: "GetEntityFacets",
                 summary: "Count entities per value of fields",
@@ -289,6 +303,18 @@ pub fn routes<S: CatalogStore>() -> Vec<(Operation, MethodRouter<Arc<AppState<S>
         ),
         (
             Operation {
+                method: "post",
+                path: "/analyze-location",
+                operation_id: "AnalyzeLocation",
+                summary: "The catalog files already in a repository or folder",
+                params: &[],
+                body: Some("AnalyzeLocationRequest"),
+                success: (200, Some("AnalyzeLocationResponse")),
+            },
+            post(locations::analyze::<S>),
+        ),
+        (
+            Operation {
                 method: "get",
                 path: "/locations/{id}",
                 operation_id: "GetLocation",
@@ -347,6 +373,9 @@ fn components() -> Value {
                 "relations": {"type": "array", "items": {"type": "object", "required": ["type", "targetRef"], "properties": {"type": {"type": "string"}, "targetRef": {"type": "string"}}}},
                 "status": {"type": "object"}}},
             "EntityArray": {"type": "array", "items": schema_ref("Entity")},
+            "EntityAncestryResponse": {"type": "object", "required": ["rootEntityRef", "items"], "properties": {
+                "rootEntityRef": {"type": "string"},
+                "items": {"type": "array", "items": {"type": "object", "properties": {"entity": schema_ref("Entity"), "parentEntityRefs": string_list}}}}},
             "EntitiesQueryResponse": {"type": "object", "required": ["items", "totalItems", "pageInfo"], "properties": {
                 "items": schema_ref("EntityArray"), "totalItems": {"type": "integer"},
                 "pageInfo": {"type": "object", "properties": {"nextCursor": {"type": "string"}, "prevCursor": {"type": "string"}}}}},
@@ -362,6 +391,10 @@ fn components() -> Value {
             "EntityFacetsResponse": {"type": "object", "properties": {"facets": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "object", "properties": {"value": {"type": "string"}, "count": {"type": "integer"}}}}}}},
             "RefreshRequest": {"type": "object", "required": ["entityRef"], "properties": {"entityRef": {"type": "string"}}},
             "ValidateEntityRequest": {"type": "object", "required": ["entity", "location"], "properties": {"entity": {"type": "object"}, "location": {"type": "string"}}},
+            "AnalyzeLocationRequest": {"type": "object", "required": ["location"], "properties": {"location": schema_ref("LocationInput"), "catalogFilename": {"type": "string"}}},
+            "AnalyzeLocationResponse": {"type": "object", "properties": {
+                "existingEntityFiles": {"type": "array", "items": {"type": "object", "properties": {"entity": schema_ref("Entity"), "isRegistered": {"type": "boolean"}, "location": schema_ref("LocationInput")}}},
+                "generateEntities": {"type": "array", "items": {"type": "object"}}}},
             "Location": {"type": "object", "required": ["id", "type", "target"], "properties": {"id": {"type": "string"}, "type": {"type": "string"}, "target": {"type": "string"}}},
             "LocationList": {"type": "array", "items": {"type": "object", "properties": {"data": schema_ref("Location")}}},
             "LocationInput": {"type": "object", "required": ["type", "target"], "properties": {"type": {"type": "string", "enum": ["url", "file"]}, "target": {"type": "string"}}},

@@ -279,7 +279,7 @@ async fn openapi_document_lists_every_route() {
     assert_eq!(status, 200);
     assert_eq!(doc["openapi"], "3.0.3");
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 11, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 13, "{:?}", paths.keys().collect::<Vec<_>>());
     assert_eq!(
         doc["paths"]["/entities/by-query"]["post"]["operationId"],
         "QueryEntitiesByPredicate"
@@ -296,4 +296,96 @@ async fn openapi_document_lists_every_route() {
             assert_eq!(status, 200, "{path}: {body}");
         }
     }
+}
+
+#[tokio::test]
+async fn ancestry_leads_to_the_registered_location() {
+    let server = start("sqlite", false).await;
+    let (status, body, _) = server
+        .get("/api/catalog/entities/by-name/component/default/artist-lookup/ancestry")
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let items = body["items"].as_array().unwrap();
+    let refs: Vec<String> = items
+        .iter()
+        .map(|i| {
+            format!(
+                "{}:{}",
+                i["entity"]["kind"].as_str().unwrap().to_lowercase(),
+                i["entity"]["metadata"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    // The component's file is named by all-components.yaml's Location, which all.yaml's
+    // Location names, which the registered location's generated Location names.
+    assert_eq!(
+        &refs[..3],
+        [
+            "component:artist-lookup",
+            "location:example-components",
+            "location:example-all"
+        ],
+        "{refs:?}"
+    );
+    assert!(refs[3].starts_with("location:generated-"), "{refs:?}");
+    assert_eq!(
+        items[0]["parentEntityRefs"],
+        serde_json::json!(["location:default/example-components"])
+    );
+    assert_eq!(
+        body["rootEntityRef"],
+        format!(
+            "location:default/{}",
+            refs[3].trim_start_matches("location:")
+        )
+    );
+    let (status, _, _) = server
+        .get("/api/catalog/entities/by-name/component/default/nope/ancestry")
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn analyze_location_lists_existing_catalog_files() {
+    let server = start("sqlite", false).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("catalog-info.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: new-svc\nspec: {type: service, lifecycle: production, owner: team-a}\n---\napiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: team-a\nspec: {type: team, children: []}\n",
+    )
+    .unwrap();
+    let (status, body) = server
+        .post(
+            "/api/catalog/analyze-location",
+            json!({"location": {"type": "file", "target": dir.path()}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let files = body["existingEntityFiles"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    assert_eq!(files[0]["entity"]["metadata"]["name"], "new-svc");
+    assert_eq!(files[0]["isRegistered"], false);
+    assert_eq!(
+        files[1]["isRegistered"], true,
+        "team-a is in the example catalog"
+    );
+    assert!(
+        files[0]["location"]["target"]
+            .as_str()
+            .unwrap()
+            .ends_with("catalog-info.yaml")
+    );
+    assert_eq!(body["generateEntities"], json!([]));
+    let empty = tempfile::tempdir().unwrap();
+    let (status, body) = server
+        .post(
+            "/api/catalog/analyze-location",
+            json!({"location": {"type": "file", "target": empty.path()}}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["existingEntityFiles"].clone()),
+        (200, json!([])),
+        "{body}"
+    );
 }
