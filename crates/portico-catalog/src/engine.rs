@@ -305,6 +305,24 @@ impl<S: CatalogStore> Engine<S> {
         Ok((entities, exists))
     }
 
+    /// Points a registered location somewhere else (`PUT /locations/:id`), keeping its id, and
+    /// processes the new tree before returning; what the old target produced is retired like
+    /// anything a location stops emitting.
+    pub async fn update_location(
+        &self,
+        id: &str,
+        location_type: &str,
+        target: &str,
+    ) -> EngineResult<LocationRecord> {
+        let target = self.check_location(location_type, target)?;
+        let record = self
+            .store
+            .update_location(id, location_type, &target)
+            .await?;
+        self.process_tree(&record.source_key()).await?;
+        Ok(record)
+    }
+
     /// Unregisters a location; its entities are deleted.
     pub async fn unregister_location(&self, id: &str) -> EngineResult<Vec<String>> {
         let removal = self.store.remove_location(id).await?;

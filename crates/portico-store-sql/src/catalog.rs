@@ -664,6 +664,57 @@ impl CatalogStore for SqlStore {
         Ok(record)
     }
 
+    async fn update_location(
+        &self,
+        id: &str,
+        location_type: &str,
+        target: &str,
+    ) -> StoreResult<LocationRecord> {
+        let mut tx = self.begin().await?;
+        let Some(row) = sqlx::query("SELECT id, type, target, origin FROM locations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(database_error)?
+        else {
+            return Err(StoreError::NotFound(format!(
+                "Found no location with ID {id}"
+            )));
+        };
+        let mut record = location_from_row(&row)?;
+        let taken =
+            sqlx::query("SELECT id FROM locations WHERE type = $1 AND target = $2 AND id <> $3")
+                .bind(location_type)
+                .bind(target)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(database_error)?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict(format!(
+                "Location {location_type}:{target} already exists"
+            )));
+        }
+        sqlx::query("UPDATE locations SET type = $1, target = $2 WHERE id = $3")
+            .bind(location_type)
+            .bind(target)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(database_error)?;
+        sqlx::query(
+            "UPDATE sources SET next_refresh_at = 0, content_hash = NULL WHERE source_key = $1",
+        )
+        .bind(record.source_key())
+        .execute(&mut *tx)
+        .await
+        .map_err(database_error)?;
+        tx.commit().await.map_err(database_error)?;
+        record.location_type = location_type.to_owned();
+        record.target = target.to_owned();
+        Ok(record)
+    }
+
     async fn locations(&self) -> StoreResult<Vec<LocationRecord>> {
         sqlx::query("SELECT id, type, target, origin FROM locations ORDER BY created_at, id")
             .fetch_all(&self.pool)

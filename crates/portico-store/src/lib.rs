@@ -65,6 +65,16 @@ pub trait CatalogStore: Send + Sync + 'static {
         location: NewLocation,
     ) -> impl Future<Output = StoreResult<LocationRecord>> + Send;
 
+    /// Changes a location's type and target, keeping its id; its virtual source becomes due
+    /// now. [`StoreError::Conflict`] when another location has that type and target,
+    /// [`StoreError::NotFound`] when there is no such location.
+    fn update_location(
+        &self,
+        id: &str,
+        location_type: &str,
+        target: &str,
+    ) -> impl Future<Output = StoreResult<LocationRecord>> + Send;
+
     /// All registered locations, oldest first.
     fn locations(&self) -> impl Future<Output = StoreResult<Vec<LocationRecord>>> + Send;
 

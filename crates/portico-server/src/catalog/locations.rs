@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use portico_catalog::read_model::Predicate;
 use portico_model::EntityRef;
 use portico_plugin_api::Permission;
 use portico_store::{CatalogStore, LocationOrigin, LocationRecord};
@@ -219,4 +220,118 @@ pub async fn analyze<S: CatalogStore>(
         })
         .collect();
     Ok(axum::Json(json!({"existingEntityFiles": files, "generateEntities": []})).into_response())
+}
+
+/// `PUT /locations/:id` with `{type, target}`: points the location elsewhere, keeping its id.
+pub async fn update<S: CatalogStore>(
+    State(state): AppStateRef<S>,
+    Caller(principal): Caller,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> Result<Response, ApiError> {
+    state.authorize(&principal, Permission::CATALOG_LOCATION_CREATE, None)?;
+    if state.readonly {
+        return Err(ApiError::not_allowed(READONLY));
+    }
+    let (Some(location_type), Some(target)) = (
+        body.get("type").and_then(Value::as_str),
+        body.get("target").and_then(Value::as_str),
+    ) else {
+        return Err(ApiError::input(
+            "Malformed request: expected {\"type\": \"url\" | \"file\", \"target\": \"…\"}",
+        ));
+    };
+    let location = state
+        .engine
+        .update_location(&id, location_type, target)
+        .await?;
+    Ok(axum::Json(location_json(&location)).into_response())
+}
+
+/// Whether a location (`id`, `type`, `target`) satisfies a predicate; values compare
+/// case-insensitively, as for entities.
+fn location_matches(predicate: &Predicate, location: &LocationRecord) -> bool {
+    let value = |key: &str| match key.to_ascii_lowercase().as_str() {
+        "id" => Some(location.id.to_lowercase()),
+        "type" => Some(location.location_type.to_lowercase()),
+        "target" => Some(location.target.to_lowercase()),
+        _ => None,
+    };
+    match predicate {
+        Predicate::MatchAll => true,
+        Predicate::All(children) => children.iter().all(|c| location_matches(c, location)),
+        Predicate::Any(children) => children.iter().any(|c| location_matches(c, location)),
+        Predicate::Not(child) => !location_matches(child, location),
+        Predicate::Exists { key } => value(key).is_some(),
+        Predicate::In { key, values } => {
+            value(key).is_some_and(|v| values.iter().any(|w| w.to_lowercase() == v))
+        }
+        Predicate::HasPrefix { key, prefix } => {
+            value(key).is_some_and(|v| v.starts_with(&prefix.to_lowercase()))
+        }
+    }
+}
+
+/// `POST /locations/by-query` with `{query?, limit?, cursor?}`: `{items, totalItems, pageInfo}`.
+pub async fn query<S: CatalogStore>(
+    State(state): AppStateRef<S>,
+    Caller(principal): Caller,
+    JsonObject(body): JsonObject,
+) -> Result<Response, ApiError> {
+    state.authorize(&principal, Permission::CATALOG_LOCATION_READ, None)?;
+    let predicate = match body.get("query") {
+        None | Some(Value::Null) => Predicate::MatchAll,
+        Some(query) => Predicate::from_json(query)?,
+    };
+    let limit = match body.get("limit") {
+        None | Some(Value::Null) => 100,
+        Some(value) => value
+            .as_u64()
+            .filter(|n| *n > 0)
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| ApiError::input("Malformed request: limit must be a positive integer"))?
+            .min(super::MAX_PAGE_SIZE),
+    };
+    // The cursor is the offset of the next page; locations are few and ordered by age.
+    let offset = match body.get("cursor").and_then(Value::as_str) {
+        None => 0,
+        Some(cursor) => cursor
+            .strip_prefix("offset:")
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or_else(|| {
+                ApiError::input("Malformed cursor: it must come from pageInfo.nextCursor")
+            })?,
+    };
+    let matching: Vec<LocationRecord> = state
+        .engine
+        .store()
+        .locations()
+        .await
+        .map_err(ApiError::internal)?
+        .into_iter()
+        .filter(|l| l.location_type != "provider" && location_matches(&predicate, l))
+        .collect();
+    let items: Vec<Value> = matching
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(location_json)
+        .collect();
+    let mut page_info = serde_json::Map::new();
+    if offset + items.len() < matching.len() {
+        page_info.insert(
+            "nextCursor".to_owned(),
+            Value::from(format!("offset:{}", offset + items.len())),
+        );
+    }
+    if offset > 0 {
+        page_info.insert(
+            "prevCursor".to_owned(),
+            Value::from(format!("offset:{}", offset.saturating_sub(limit))),
+        );
+    }
+    Ok(
+        axum::Json(json!({"items": items, "totalItems": matching.len(), "pageInfo": page_info}))
+            .into_response(),
+    )
 }

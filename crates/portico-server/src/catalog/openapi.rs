@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use portico_store::CatalogStore;
 use serde_json::{Map, Value, json};
 
@@ -129,6 +129,7 @@ const PARAMS_9: &[Param] = &[path("id", "Location id")];
 const PARAMS_10: &[Param] = &[KIND, NAMESPACE, NAME];
 
 const PARAMS_ANCESTRY: &[Param] = &[KIND, NAMESPACE, NAME];
+const PARAMS_LOCATION_ID: &[Param] = &[path("id", "Location id")];
 
 /// Every catalog operation with its handler.
 pub fn routes<S: CatalogStore>() -> Vec<(Operation, MethodRouter<Arc<AppState<S>>>)> {
@@ -315,6 +316,30 @@ pub fn routes<S: CatalogStore>() -> Vec<(Operation, MethodRouter<Arc<AppState<S>
         ),
         (
             Operation {
+                method: "post",
+                path: "/locations/by-query",
+                operation_id: "QueryLocations",
+                summary: "Locations matching a predicate on id, type and target, paginated",
+                params: &[],
+                body: Some("LocationsQueryRequest"),
+                success: (200, Some("LocationsQueryResponse")),
+            },
+            post(locations::query::<S>),
+        ),
+        (
+            Operation {
+                method: "put",
+                path: "/locations/{id}",
+                operation_id: "UpdateLocation",
+                summary: "Point a location elsewhere, keeping its id",
+                params: PARAMS_LOCATION_ID,
+                body: Some("LocationInput"),
+                success: (200, Some("Location")),
+            },
+            put(locations::update::<S>),
+        ),
+        (
+            Operation {
                 method: "get",
                 path: "/locations/{id}",
                 operation_id: "GetLocation",
@@ -395,6 +420,9 @@ fn components() -> Value {
             "AnalyzeLocationResponse": {"type": "object", "properties": {
                 "existingEntityFiles": {"type": "array", "items": {"type": "object", "properties": {"entity": schema_ref("Entity"), "isRegistered": {"type": "boolean"}, "location": schema_ref("LocationInput")}}},
                 "generateEntities": {"type": "array", "items": {"type": "object"}}}},
+            "LocationsQueryRequest": {"type": "object", "properties": {"query": {"type": "object"}, "limit": {"type": "integer"}, "cursor": {"type": "string"}}},
+            "LocationsQueryResponse": {"type": "object", "properties": {"items": {"type": "array", "items": schema_ref("Location")}, "totalItems": {"type": "integer"},
+                "pageInfo": {"type": "object", "properties": {"nextCursor": {"type": "string"}, "prevCursor": {"type": "string"}}}}},
             "Location": {"type": "object", "required": ["id", "type", "target"], "properties": {"id": {"type": "string"}, "type": {"type": "string"}, "target": {"type": "string"}}},
             "LocationList": {"type": "array", "items": {"type": "object", "properties": {"data": schema_ref("Location")}}},
             "LocationInput": {"type": "object", "required": ["type", "target"], "properties": {"type": {"type": "string", "enum": ["url", "file"]}, "target": {"type": "string"}}},

@@ -279,7 +279,7 @@ async fn openapi_document_lists_every_route() {
     assert_eq!(status, 200);
     assert_eq!(doc["openapi"], "3.0.3");
     let paths = doc["paths"].as_object().unwrap();
-    assert_eq!(paths.len(), 13, "{:?}", paths.keys().collect::<Vec<_>>());
+    assert_eq!(paths.len(), 14, "{:?}", paths.keys().collect::<Vec<_>>());
     assert_eq!(
         doc["paths"]["/entities/by-query"]["post"]["operationId"],
         "QueryEntitiesByPredicate"
@@ -387,5 +387,67 @@ async fn analyze_location_lists_existing_catalog_files() {
         (status, body["existingEntityFiles"].clone()),
         (200, json!([])),
         "{body}"
+    );
+}
+
+#[tokio::test]
+async fn locations_query_and_update() {
+    let server = start("sqlite", false).await;
+    let (status, all) = server
+        .post("/api/catalog/locations/by-query", json!({"limit": 1}))
+        .await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all["totalItems"], 2);
+    let first_target = all["items"][0]["target"].as_str().unwrap().to_owned();
+    let (_, page) = server
+        .post("/api/catalog/locations/by-query", json!({"query": {"$all": [{"type": "file"}, {"target": {"$hasPrefix": &first_target[..first_target.len() - 5]}}]}}))
+        .await;
+    assert_eq!(page["totalItems"], 1, "{page}");
+    let (_, none) = server
+        .post(
+            "/api/catalog/locations/by-query",
+            json!({"query": {"$not": {"type": "file"}}}),
+        )
+        .await;
+    assert_eq!(none["totalItems"], 0);
+    let cursor = all["pageInfo"]["nextCursor"].as_str().unwrap().to_owned();
+    let (_, second) = server
+        .post(
+            "/api/catalog/locations/by-query",
+            json!({"limit": 1, "cursor": cursor}),
+        )
+        .await;
+    assert_eq!(second["items"].as_array().unwrap().len(), 1);
+    assert!(second["pageInfo"].get("nextCursor").is_none());
+
+    // Point the acme location at the domains file: the org leaves, the domains arrive.
+    let acme = all["items"][0]["id"]
+        .as_str()
+        .map(str::to_owned)
+        .filter(|_| {
+            all["items"][0]["target"]
+                .as_str()
+                .unwrap()
+                .ends_with("acme-corp.yaml")
+        })
+        .unwrap_or_else(|| second["items"][0]["id"].as_str().unwrap().to_owned());
+    let response = server
+        .client
+        .put(server.url(&format!("/api/catalog/locations/{acme}")))
+        .json(&json!({"type": "file", "target": crate::examples().join("all-domains.yaml")}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let (status, _, _) = server
+        .get("/api/catalog/entities/by-name/domain/default/playback")
+        .await;
+    assert_eq!(status, 200);
+    let (_, user, _) = server
+        .get("/api/catalog/entities/by-name/user/default/breanna.davison")
+        .await;
+    assert_eq!(
+        user["metadata"]["annotations"]["backstage.io/orphan"], "true",
+        "{user}"
     );
 }
