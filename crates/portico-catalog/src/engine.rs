@@ -129,9 +129,17 @@ impl<S: CatalogStore> Engine<S> {
     pub async fn open(
         store: Arc<S>,
         reader: Arc<dyn SourceReader>,
-        settings: CatalogSettings,
+        mut settings: CatalogSettings,
         clock: Clock,
     ) -> EngineResult<Self> {
+        // Location rules name targets as configured; locations are stored normalized.
+        for (location_type, target, _) in &mut settings.location_kinds {
+            if location_type == "file"
+                && let Ok(path) = std::path::absolute(&*target)
+            {
+                *target = crate::reader::Target::File(path).normalized().to_string();
+            }
+        }
         let engine = Self {
             store,
             reader,
@@ -288,7 +296,11 @@ impl<S: CatalogStore> Engine<S> {
         let origin = processing::location_ref(&record);
         let mut entities = Vec::with_capacity(report.entities.len());
         for processed in report.entities {
-            if !self.settings.allows_kind(&processed.validated.entity.kind) {
+            if !self.settings.allows_kind_at(
+                &processed.validated.entity.kind,
+                location_type,
+                &record.target,
+            ) {
                 continue;
             }
             let mut entity = processed.validated.entity;

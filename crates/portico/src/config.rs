@@ -247,6 +247,15 @@ impl AppConfig {
             orphan_strategy: self.catalog.orphan_strategy,
             processing_interval: self.catalog.processing_interval,
             allowed_kinds: self.catalog.allowed_kinds.clone(),
+            location_kinds: self
+                .catalog
+                .locations
+                .iter()
+                .filter_map(|l| {
+                    let kinds = l.allowed_kinds.clone()?;
+                    Some((l.location_type.clone(), l.target.clone(), kinds))
+                })
+                .collect(),
             reading_allow: ReadAllowList::new(self.backend.reading_allow.clone()),
             ..CatalogSettings::default()
         }

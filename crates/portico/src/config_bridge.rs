@@ -23,11 +23,12 @@ pub fn load(files: &[PathBuf]) -> anyhow::Result<ServeOptions> {
         DatabaseConfig::Sqlite { path } => Database::Sqlite(path.clone()),
         DatabaseConfig::Postgres { url } => Database::Postgres(url.clone()),
     };
+    let catalog = config.catalog_settings();
     Ok(ServeOptions {
         title: config.app.title.clone(),
         listen: config.backend.listen,
         database,
-        catalog: config.catalog_settings(),
+        catalog,
         locations: config
             .catalog
             .locations

@@ -100,7 +100,11 @@ pub(crate) fn process_source(
         .collect();
     for processed in result.entities {
         let entity_ref = processed.validated.entity.entity_ref();
-        if !settings.allows_kind(&processed.validated.entity.kind) {
+        if !settings.allows_kind_at(
+            &processed.validated.entity.kind,
+            &location.location_type,
+            &location.target,
+        ) {
             update.failed.push((
                 entity_ref.to_string(),
                 vec![ErrorItem {

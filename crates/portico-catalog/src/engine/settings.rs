@@ -17,6 +17,9 @@ pub struct CatalogSettings {
     pub processing_interval: Option<Duration>,
     /// Kinds accepted into the catalog (`catalog.rules`); `None` accepts every built-in kind.
     pub allowed_kinds: Option<BTreeSet<String>>,
+    /// Kinds accepted in addition for entities found through one registered location
+    /// (`catalog.locations[].rules`): `(type, target, kinds)`.
+    pub location_kinds: Vec<(String, String, BTreeSet<String>)>,
     /// Hosts that `url` locations may read (`backend.reading.allow`).
     pub reading_allow: ReadAllowList,
     /// How long a worker may hold a source before another may take it.
@@ -29,6 +32,7 @@ impl Default for CatalogSettings {
             orphan_strategy: OrphanStrategy::Keep,
             processing_interval: Some(Duration::from_secs(120)),
             allowed_kinds: None,
+            location_kinds: Vec::new(),
             reading_allow: ReadAllowList::default(),
             lease: Duration::from_secs(120),
         }
@@ -41,5 +45,17 @@ impl CatalogSettings {
         self.allowed_kinds
             .as_ref()
             .is_none_or(|kinds| kinds.iter().any(|k| k.eq_ignore_ascii_case(kind)))
+    }
+
+    /// Whether `kind` may enter the catalog through the registered location
+    /// `location_type:target`: allowed globally, or by that location's own rules (Backstage
+    /// accepts an entity when any rule matches it).
+    pub fn allows_kind_at(&self, kind: &str, location_type: &str, target: &str) -> bool {
+        self.allows_kind(kind)
+            || self.location_kinds.iter().any(|(t, where_, kinds)| {
+                t == location_type
+                    && where_ == target
+                    && kinds.iter().any(|k| k.eq_ignore_ascii_case(kind))
+            })
     }
 }

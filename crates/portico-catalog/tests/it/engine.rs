@@ -665,3 +665,58 @@ async fn unreachable_and_oversized_sources_show_errors_and_keep_the_catalog() {
         );
     }
 }
+
+#[tokio::test]
+async fn catalog_rules_allow_kinds_globally_and_per_location() {
+    for db in Db::all() {
+        let dir = examples_copy();
+        let acme = path_str(dir.path().join("acme-corp.yaml"));
+        let settings = CatalogSettings {
+            allowed_kinds: Some(
+                ["Component", "Location"]
+                    .iter()
+                    .map(|k| (*k).to_owned())
+                    .collect(),
+            ),
+            location_kinds: vec![(
+                "file".to_owned(),
+                acme.clone(),
+                ["Group", "User"].iter().map(|k| (*k).to_owned()).collect(),
+            )],
+            ..CatalogSettings::default()
+        };
+        let (engine, _) = engine(&db, settings).await;
+        engine
+            .register_location("file", &acme, LocationOrigin::Config)
+            .await
+            .unwrap();
+        assert!(
+            entity(&engine, "group:default/team-a").is_some(),
+            "{}",
+            db.name()
+        );
+        let systems = engine
+            .register_location(
+                "file",
+                &path_str(dir.path().join("all-systems.yaml")),
+                LocationOrigin::Api,
+            )
+            .await
+            .unwrap();
+        assert!(
+            entity(&engine, "system:default/podcast").is_none(),
+            "{}",
+            db.name()
+        );
+        // The refusal is visible: on the Location entity that names the file.
+        let name = portico_catalog::engine::processing::generated_location_name(&systems);
+        let root = entity(&engine, &format!("location:default/{name}")).unwrap();
+        assert!(root.get("status").is_none(), "{root}");
+        let listing = entity(&engine, "location:default/example-systems").unwrap();
+        let messages = listing["status"]["items"].to_string();
+        assert!(
+            messages.contains("kind System is not allowed by catalog.rules"),
+            "{messages}"
+        );
+    }
+}
