@@ -13,6 +13,7 @@ use clap::{Parser, Subcommand};
 use portico_testkit::catalog_gen::CatalogSpec;
 use xtask::{bench, gen_catalog, tidy, workspace_root};
 
+mod bench_http;
 mod bench_ingest;
 mod bench_read_model;
 
@@ -64,6 +65,22 @@ enum Command {
         /// Use the existing target/release/portico instead of running `cargo build --release`.
         #[arg(long)]
         no_build: bool,
+    },
+    /// Benchmark `portico serve` over HTTP on generated catalogs: start-up, cold start, latency
+    /// and throughput of the catalog API under concurrent load, memory, graceful shutdown.
+    BenchHttp {
+        /// Catalog sizes in entities, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = [10_000, 100_000])]
+        sizes: Vec<usize>,
+        /// Use the existing target/release/portico instead of running `cargo build --release`.
+        #[arg(long)]
+        no_build: bool,
+        /// Seconds of load per endpoint.
+        #[arg(long, default_value_t = 10)]
+        duration_secs: u64,
+        /// Concurrent clients (tokio tasks sharing one keep-alive HTTP client).
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
     },
     /// Build the in-memory read model from a generated catalog and time its queries.
     BenchReadModel {
@@ -129,6 +146,17 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::BenchIngest { sizes, no_build } => bench_ingest::run(&bench_ingest::Options {
             sizes,
             build: !no_build,
+        })?,
+        Command::BenchHttp {
+            sizes,
+            no_build,
+            duration_secs,
+            concurrency,
+        } => bench_http::run(&bench_http::Options {
+            sizes,
+            build: !no_build,
+            duration: std::time::Duration::from_secs(duration_secs),
+            concurrency,
         })?,
         Command::Tidy => {
             let problems = tidy::run_all(&workspace_root())?;

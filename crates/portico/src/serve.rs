@@ -177,6 +177,11 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     );
     // The one line tools (and tests) wait for, on stdout.
     println!("Portico listening on http://{address}");
+    // Without TCP_NODELAY, a streamed response on a kept-alive connection can wait for the
+    // client's delayed ACK (about 40 ms; seen in `cargo xtask bench-http`).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+        let _ = stream.set_nodelay(true);
+    });
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
