@@ -479,12 +479,6 @@ impl<S: CatalogStore> Engine<S> {
     }
 
     pub(crate) fn index(&self, upserted: &[StoredEntity], removed: &[String]) {
-        use rayon::prelude::*;
-        // Parsing is the costly part and needs no lock: do it on every core first.
-        let parsed: Vec<Result<Value, serde_json::Error>> = upserted
-            .par_iter()
-            .map(|stored| serde_json::from_str::<Value>(&stored.final_json))
-            .collect();
         let mut model = self
             .read_model
             .write()
@@ -492,8 +486,8 @@ impl<S: CatalogStore> Engine<S> {
         for entity_ref in removed {
             model.remove(entity_ref);
         }
-        for (stored, value) in upserted.iter().zip(parsed) {
-            match value {
+        for stored in upserted {
+            match serde_json::from_str::<Value>(&stored.final_json) {
                 Ok(value) => {
                     if let Err(err) = model.upsert_serialized(&value, stored.final_json.clone()) {
                         tracing::warn!(entity = %stored.entity_ref, error = %err, "Entity not indexed.");
