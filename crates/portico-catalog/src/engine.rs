@@ -500,6 +500,11 @@ impl<S: CatalogStore> Engine<S> {
         }
     }
 
+    /// Sources due for processing now, and entities waiting to be stitched.
+    pub async fn queue_depth(&self) -> EngineResult<(u64, u64)> {
+        Ok(self.store.queue_depth(self.now()).await?)
+    }
+
     /// One round of the refresh loop: processes up to `limit` due sources. Returns how many.
     pub async fn process_due(&self, limit: usize) -> EngineResult<usize> {
         let lease = i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX);

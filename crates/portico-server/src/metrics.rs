@@ -1,5 +1,5 @@
 //! `/metrics` in Prometheus' text format: requests and their latencies per route and status
-//! class, errors, and the catalog's entities per kind. Recorded by a middleware on every request;
+//! class, errors, the catalog's entities per kind and its processing queue depth. Recorded by a middleware on every request;
 //! routes are labelled by their pattern (`/api/catalog/entities/by-uid/{uid}`), never by the raw
 //! path, so the number of series stays bounded.
 
@@ -168,6 +168,23 @@ pub async fn render<S: CatalogStore>(
             label(&count.value),
             count.count
         );
+    }
+    match state.engine.queue_depth().await {
+        Ok((due, stitch)) => {
+            let _ = writeln!(
+                out,
+                "# HELP portico_catalog_sources_due Catalog sources due for processing."
+            );
+            let _ = writeln!(out, "# TYPE portico_catalog_sources_due gauge");
+            let _ = writeln!(out, "portico_catalog_sources_due {due}");
+            let _ = writeln!(
+                out,
+                "# HELP portico_catalog_stitch_queue Entities waiting to be stitched."
+            );
+            let _ = writeln!(out, "# TYPE portico_catalog_stitch_queue gauge");
+            let _ = writeln!(out, "portico_catalog_stitch_queue {stitch}");
+        }
+        Err(err) => tracing::warn!(error = %err, "Queue depth unavailable for /metrics."),
     }
     ([(CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

@@ -1086,6 +1086,24 @@ impl CatalogStore for SqlStore {
         .transpose()
     }
 
+    async fn queue_depth(&self, now: i64) -> StoreResult<(u64, u64)> {
+        let due: i64 = sqlx::query("SELECT COUNT(*) AS n FROM sources WHERE next_refresh_at <= $1")
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|row| row.try_get("n"))
+            .map_err(database_error)?;
+        let stitch: i64 = sqlx::query("SELECT COUNT(*) AS n FROM stitch_queue")
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|row| row.try_get("n"))
+            .map_err(database_error)?;
+        Ok((
+            u64::try_from(due).unwrap_or(0),
+            u64::try_from(stitch).unwrap_or(0),
+        ))
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)

@@ -539,6 +539,7 @@ async fn removing_a_location_removes_its_entities<S: CatalogStore>(store: &S) {
 async fn leases_are_exclusive_until_they_expire<S: CatalogStore>(store: &S) {
     let a = location(store, "/l1.yaml").await;
     let b = location(store, "/l2.yaml").await;
+    assert_eq!(store.queue_depth(100).await.unwrap(), (2, 0));
     let first = store.claim_due_sources("one", 100, 50, 10).await.unwrap();
     let keys: Vec<_> = first.iter().map(|s| s.key.clone()).collect();
     assert_eq!(keys, [a.clone(), b.clone()]);

@@ -157,6 +157,10 @@ pub trait CatalogStore: Send + Sync + 'static {
         entity_ref: &str,
     ) -> impl Future<Output = StoreResult<Option<(LocationRecord, String)>>> + Send;
 
+    /// The work waiting at `now`: sources due for processing, and entities waiting to be
+    /// stitched.
+    fn queue_depth(&self, now: i64) -> impl Future<Output = StoreResult<(u64, u64)>> + Send;
+
     /// Whether the database answers.
     fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
 }
