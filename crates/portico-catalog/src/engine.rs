@@ -11,6 +11,7 @@ pub mod settings;
 
 use std::collections::VecDeque;
 use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
@@ -111,6 +112,7 @@ pub struct Engine<S: CatalogStore> {
     kinds: Arc<KindRegistry>,
     settings: Arc<CatalogSettings>,
     read_model: RwLock<ReadModel>,
+    loaded: AtomicBool,
     worker: String,
     clock: Clock,
 }
@@ -124,14 +126,28 @@ impl<S: CatalogStore> std::fmt::Debug for Engine<S> {
 }
 
 impl<S: CatalogStore> Engine<S> {
-    /// Opens the engine: finishes any stitching a previous run left, and loads the read model
-    /// from the store.
+    /// Opens the engine and loads it ([`Engine::new`] then [`Engine::load`]).
     pub async fn open(
+        store: Arc<S>,
+        reader: Arc<dyn SourceReader>,
+        settings: CatalogSettings,
+        clock: Clock,
+    ) -> EngineResult<Self> {
+        let engine = Self::new(store, reader, settings, clock);
+        engine.load().await?;
+        engine.mark_loaded();
+        Ok(engine)
+    }
+
+    /// An engine whose read model is still empty: call [`Engine::load`], then
+    /// [`Engine::mark_loaded`] once the catalog is as it should be answered ([`Engine::is_loaded`]
+    /// tells). Lets a server listen while a large catalog loads.
+    pub fn new(
         store: Arc<S>,
         reader: Arc<dyn SourceReader>,
         mut settings: CatalogSettings,
         clock: Clock,
-    ) -> EngineResult<Self> {
+    ) -> Self {
         // Location rules name targets as configured; locations are stored normalized.
         for (location_type, target, _) in &mut settings.location_kinds {
             if location_type == "file"
@@ -140,27 +156,44 @@ impl<S: CatalogStore> Engine<S> {
                 *target = crate::reader::Target::File(path).normalized().to_string();
             }
         }
-        let engine = Self {
+        Self {
             store,
             reader,
             kinds: Arc::new(KindRegistry::builtin()),
             settings: Arc::new(settings),
             read_model: RwLock::new(ReadModel::default()),
+            loaded: AtomicBool::new(false),
             worker: format!("portico-{}", uuid::Uuid::new_v4()),
             clock,
-        };
-        engine.stitch_pending().await?;
+        }
+    }
+
+    /// Finishes any stitching a previous run left and fills the read model from the store.
+    /// Does not mark the engine loaded (a server first registers its configured locations).
+    pub async fn load(&self) -> EngineResult<()> {
+        self.stitch_pending().await?;
         let mut after: Option<String> = None;
         loop {
-            let page = engine
+            let page = self
                 .store
                 .final_entities(after.as_deref(), STITCH_BATCH)
                 .await?;
             let Some(last) = page.last() else { break };
             after = Some(last.entity_ref.clone());
-            engine.index(&page, &[]);
+            self.index(&page, &[]);
         }
-        Ok(engine)
+        Ok(())
+    }
+
+    /// Declares the catalog complete enough to answer queries.
+    pub fn mark_loaded(&self) {
+        self.loaded.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the catalog has been loaded ([`Engine::mark_loaded`]): until then queries would
+    /// see a partial catalog.
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.load(Ordering::SeqCst)
     }
 
     /// The read model, for queries. Hold the guard briefly.
@@ -213,7 +246,7 @@ impl<S: CatalogStore> Engine<S> {
 
     /// Checks a location's type and target and returns the target in stored form (file paths
     /// made absolute, so that one file has one key).
-    fn check_location(&self, location_type: &str, target: &str) -> EngineResult<String> {
+    pub fn check_location(&self, location_type: &str, target: &str) -> EngineResult<String> {
         let target = target.trim();
         if target.is_empty() {
             return Err(EngineError::Input(

@@ -41,6 +41,11 @@ impl ApiError {
         Self::named("NotAllowedError", message)
     }
 
+    /// 503 `ServiceUnavailableError`.
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::named("ServiceUnavailableError", message)
+    }
+
     /// 500, with the details logged rather than sent.
     pub fn internal(details: impl std::fmt::Display) -> Self {
         tracing::error!(error = %details, "Request failed.");

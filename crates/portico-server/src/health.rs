@@ -1,5 +1,5 @@
-//! `/healthz` (the process answers) and `/readyz` (the database answers and the catalog is
-//! loaded): for load balancers and orchestrators.
+//! `/healthz` (the process answers) and `/readyz` (the catalog is loaded and the database
+//! answers): for load balancers and orchestrators.
 
 use std::sync::Arc;
 
@@ -23,6 +23,12 @@ pub fn router<S: CatalogStore>() -> Router<Arc<AppState<S>>> {
 }
 
 async fn ready<S: CatalogStore>(State(state): State<Arc<AppState<S>>>) -> impl IntoResponse {
+    if !state.engine.is_loaded() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"status": "loading", "message": "the catalog is still loading"})),
+        );
+    }
     match state.engine.store().ping().await {
         Ok(()) => (StatusCode::OK, axum::Json(json!({"status": "ok"}))),
         Err(err) => {

@@ -94,8 +94,12 @@ pub fn app<S: CatalogStore>(state: AppState<S>) -> Router {
     let metrics_route = Router::new()
         .route("/metrics", axum::routing::get(metrics::render::<S>))
         .with_state((Arc::clone(&state), Arc::clone(&metrics)));
+    let catalog_routes = catalog::router::<S>().route_layer(middleware::from_fn_with_state(
+        Arc::clone(&state),
+        catalog_loaded::<S>,
+    ));
     Router::new()
-        .nest("/api/catalog", catalog::router::<S>())
+        .nest("/api/catalog", catalog_routes)
         .merge(health::router::<S>())
         // A route layer runs after routing, so requests are labelled by route pattern.
         .route_layer(middleware::from_fn_with_state(metrics, metrics::record))
@@ -103,7 +107,29 @@ pub fn app<S: CatalogStore>(state: AppState<S>) -> Router {
         .merge(metrics_route)
         .layer(middleware::from_fn(error::error_envelope))
         .layer(CatchPanicLayer::new())
-        .layer(TraceLayer::new_for_http())
+        // Server errors are logged where they happen (with details) and 503s while loading are
+        // expected: the trace layer's own failure lines would only repeat or mislead.
+        .layer(
+            TraceLayer::new_for_http().on_failure(
+                tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG),
+            ),
+        )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Answers catalog requests with 503 until the engine has loaded the catalog, so a large catalog
+/// never looks partial; `/healthz` answers at once and `/readyz` says when to send traffic.
+async fn catalog_loaded<S: CatalogStore>(
+    axum::extract::State(state): axum::extract::State<Arc<AppState<S>>>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if state.engine.is_loaded() {
+        next.run(request).await
+    } else {
+        ApiError::unavailable("The catalog is still loading; try again shortly (see /readyz)")
+            .into_response()
+    }
 }

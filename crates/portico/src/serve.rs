@@ -133,29 +133,47 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let reader = Arc::new(
         CliReader::on_current_runtime()?.with_allow_list(options.catalog.reading_allow.clone()),
     );
-    let engine = Arc::new(
-        Engine::open(
-            Arc::new(store),
-            reader,
-            options.catalog.clone(),
-            system_clock(),
-        )
-        .await?,
-    );
+    let engine = Arc::new(Engine::new(
+        Arc::new(store),
+        reader,
+        options.catalog.clone(),
+        system_clock(),
+    ));
     let mut locations = options.locations.clone();
     if options.demo {
         let demo = write_demo_catalog(&demo_dir(&options.database))?;
         locations.push(("file".to_owned(), demo.to_string_lossy().into_owned()));
     }
-    engine
-        .sync_config_locations(&locations)
-        .await
-        .context("cannot register catalog.locations")?;
+    // Bad configuration fails now, before listening; the loading itself happens while serving.
+    for (location_type, target) in &locations {
+        engine
+            .check_location(location_type, target)
+            .with_context(|| format!("catalog.locations: {location_type}:{target}"))?;
+    }
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let refresher = {
+    let (failed_tx, mut failed_rx) = watch::channel(None::<String>);
+    let failure = failed_tx.subscribe();
+    let worker = {
         let engine = Arc::clone(&engine);
         tokio::spawn(async move {
+            // Load the catalog, register the configured locations, then keep it fresh. Until
+            // the first two are done, /readyz says so and catalog requests get a 503.
+            let loaded = async {
+                engine.load().await?;
+                engine.sync_config_locations(&locations).await
+            }
+            .await;
+            if let Err(err) = loaded {
+                let _ = failed_tx.send(Some(format!("cannot load the catalog: {err}")));
+                return;
+            }
+            engine.mark_loaded();
+            tracing::info!(
+                entities = engine.read_model().len(),
+                ready_ms = started.elapsed().as_millis() as u64,
+                "The catalog is loaded."
+            );
             engine
                 .run_refresh_loop(shutdown_rx, Duration::from_secs(1))
                 .await;
@@ -171,23 +189,34 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     tracing::info!(
         address = %format!("http://{address}"),
         title = %options.title,
-        entities = engine.read_model().len(),
-        startup_ms = started.elapsed().as_millis() as u64,
+        listening_ms = started.elapsed().as_millis() as u64,
         "Portico is listening."
     );
-    // The one line tools (and tests) wait for, on stdout.
+    // The one line tools (and tests) wait for, on stdout; /readyz then says when the catalog is
+    // loaded.
     println!("Portico listening on http://{address}");
     // Without TCP_NODELAY, a streamed response on a kept-alive connection can wait for the
     // client's delayed ACK (about 40 ms; seen in `cargo xtask bench-http`).
     let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
         let _ = stream.set_nodelay(true);
     });
+    let stop = async move {
+        tokio::select! {
+            () = shutdown_signal() => {}
+            _ = failed_rx.changed() => {}
+        }
+    };
     axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(stop)
         .await
         .context("the HTTP server failed")?;
     let _ = shutdown_tx.send(true);
-    let _ = refresher.await;
+    if let Err(err) = worker.await {
+        anyhow::bail!("the catalog worker failed: {err}");
+    }
+    if let Some(message) = failure.borrow().clone() {
+        anyhow::bail!(message);
+    }
     tracing::info!("Portico stopped.");
     Ok(())
 }

@@ -43,6 +43,35 @@ fn install_client(dir: &Path) {
     assert!(status.success(), "npm ci failed in {}", dir.display());
 }
 
+/// Waits until `/readyz` answers 200: the catalog is loaded and its locations registered.
+fn wait_until_ready(base: &str) {
+    let address = base.trim_start_matches("http://").to_owned();
+    let started = std::time::Instant::now();
+    loop {
+        let ready = std::net::TcpStream::connect(&address)
+            .ok()
+            .and_then(|mut stream| {
+                use std::io::{Read, Write};
+                write!(
+                    stream,
+                    "GET /readyz HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+                )
+                .ok()?;
+                let mut answer = String::new();
+                stream.read_to_string(&mut answer).ok()?;
+                Some(answer.starts_with("HTTP/1.1 200"))
+            });
+        if ready == Some(true) {
+            return;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "portico never became ready"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// Stops the server when the test ends, also on failure.
 struct Server(std::process::Child);
 
@@ -89,6 +118,8 @@ fn backstage_catalog_client_drives_portico() {
         .strip_prefix("Portico listening on ")
         .unwrap_or_else(|| panic!("unexpected first line from portico serve: {line:?}"))
         .to_owned();
+
+    wait_until_ready(&base);
 
     let output = Command::new("node")
         .arg("check.mjs")

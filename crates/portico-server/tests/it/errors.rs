@@ -162,3 +162,45 @@ async fn readonly_refuses_location_changes_but_allows_dry_runs() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 403);
 }
+
+#[tokio::test]
+async fn catalog_answers_503_until_loaded() {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let store = portico_store_sql::SqlStore::open_sqlite(&dir.path().join("p.db"))
+        .await
+        .unwrap();
+    let engine = Arc::new(portico_catalog::engine::Engine::new(
+        Arc::new(store),
+        Arc::new(portico_catalog::LocalReader),
+        portico_catalog::engine::CatalogSettings::default(),
+        portico_catalog::engine::system_clock(),
+    ));
+    let app = portico_server::app(portico_server::AppState::new(Arc::clone(&engine)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = reqwest::Client::new();
+    let healthz = client.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(healthz.status().as_u16(), 200);
+    let readyz = client.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(readyz.status().as_u16(), 503);
+    let entities = client
+        .get(format!("{base}/api/catalog/entities"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(entities.status().as_u16(), 503);
+    let body: serde_json::Value = entities.json().await.unwrap();
+    assert_eq!(body["error"]["name"], "ServiceUnavailableError");
+    engine.load().await.unwrap();
+    engine.mark_loaded();
+    let entities = client
+        .get(format!("{base}/api/catalog/entities"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(entities.status().as_u16(), 200);
+    let readyz = client.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(readyz.status().as_u16(), 200);
+}
