@@ -111,16 +111,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     );
     let root = workspace_root();
     if options.build {
-        eprintln!("bench: cargo build --release -p portico");
-        let status = Command::new(cargo())
-            .args(["build", "--release", "-p", "portico"])
-            .current_dir(&root)
-            .status()
-            .context("running cargo build")?;
-        ensure!(
-            status.success(),
-            "cargo build --release -p portico failed ({status})"
-        );
+        build_release_portico(&root, "bench")?;
     }
     let binary = match &options.binary {
         Some(binary) => binary.clone(),
@@ -180,6 +171,21 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     for row in &rows {
         writeln!(out, "{}", row.markdown())?;
     }
+    Ok(())
+}
+
+/// `cargo build --release -p portico`, announced with `tag`.
+pub fn build_release_portico(root: &Path, tag: &str) -> anyhow::Result<()> {
+    eprintln!("{tag}: cargo build --release -p portico");
+    let status = Command::new(cargo())
+        .args(["build", "--release", "-p", "portico"])
+        .current_dir(root)
+        .status()
+        .context("running cargo build")?;
+    ensure!(
+        status.success(),
+        "cargo build --release -p portico failed ({status})"
+    );
     Ok(())
 }
 

@@ -82,16 +82,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     }
     let root = workspace_root();
     if options.build {
-        eprintln!("bench-http: cargo build --release -p portico");
-        let status = Command::new(cargo())
-            .args(["build", "--release", "-p", "portico"])
-            .current_dir(&root)
-            .status()
-            .context("running cargo build")?;
-        ensure!(
-            status.success(),
-            "cargo build --release -p portico failed ({status})"
-        );
+        xtask::bench::build_release_portico(&root, "bench-http")?;
     }
     let binary = release_binary(&root)?;
     ensure!(

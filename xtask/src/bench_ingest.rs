@@ -29,13 +29,7 @@ pub struct Options {
 pub fn run(options: &Options) -> anyhow::Result<()> {
     let root = workspace_root();
     if options.build {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--release", "-p", "portico"])
-            .current_dir(&root)
-            .status()?;
-        if !status.success() {
-            bail!("cargo build --release -p portico failed");
-        }
+        xtask::bench::build_release_portico(&root, "bench-ingest")?;
     }
     let binary = release_binary(&root)?;
     let server = TestServer::from_env();

@@ -71,6 +71,14 @@ fn params(start: usize, count: usize) -> String {
         .join(", ")
 }
 
+/// `($1, …, $c), ($c+1, …), …` for `count` rows of `columns` parameters.
+fn values_rows(count: usize, columns: usize) -> String {
+    (0..count)
+        .map(|i| format!("({})", params(1 + i * columns, columns)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Marks entities for stitching (refs that do not exist are ignored).
 async fn mark_for_stitch(tx: &mut Tx, refs: &BTreeSet<String>) -> StoreResult<()> {
     let refs: Vec<&String> = refs.iter().collect();
@@ -132,12 +140,10 @@ async fn insert_entities(
 ) -> StoreResult<()> {
     const COLUMNS: usize = 6;
     for chunk in entities.chunks(IN_CHUNK / COLUMNS) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({})", params(1 + i * COLUMNS, COLUMNS)))
-            .collect();
+        let rows = values_rows(chunk.len(), COLUMNS);
         let mut query = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO entities (entity_ref, uid, source_key, location_id, input_hash, entity_json) VALUES {}",
-            rows.join(", ")
+            rows
         )));
         for entity in chunk {
             query = query
@@ -159,12 +165,10 @@ async fn insert_relations(
 ) -> StoreResult<()> {
     const COLUMNS: usize = 4;
     for chunk in relations.chunks(IN_CHUNK / COLUMNS) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({})", params(1 + i * COLUMNS, COLUMNS)))
-            .collect();
+        let rows = values_rows(chunk.len(), COLUMNS);
         let mut query = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO relations (originating_ref, source_ref, type, target_ref) VALUES {}",
-            rows.join(", ")
+            rows
         )));
         for (originating, relation) in chunk {
             query = query
@@ -921,13 +925,11 @@ impl CatalogStore for SqlStore {
         // Written in batches. An entity leaves the queue only if its ticket is unchanged, so one
         // marked again while it was being stitched is stitched again.
         for chunk in changed.chunks(IN_CHUNK / 4) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| format!("({})", params(1 + i * 4, 4)))
-                .collect();
+            let rows = values_rows(chunk.len(), 4);
             let mut query = sqlx::query(AssertSqlSafe(format!(
                 "INSERT INTO final_entities (entity_ref, uid, final_json, etag) VALUES {} \
                  ON CONFLICT (entity_ref) DO UPDATE SET uid = excluded.uid, final_json = excluded.final_json, etag = excluded.etag",
-                rows.join(", ")
+                rows
             )));
             for (entity, _) in chunk {
                 query = query

@@ -20,6 +20,19 @@ type AppStateRef<S> = State<Arc<AppState<S>>>;
 
 const READONLY: &str = "This operation not allowed in readonly mode";
 
+/// `{type, target}` of a request body.
+fn location_input(body: &serde_json::Map<String, Value>) -> Result<(&str, &str), ApiError> {
+    match (
+        body.get("type").and_then(Value::as_str),
+        body.get("target").and_then(Value::as_str),
+    ) {
+        (Some(location_type), Some(target)) => Ok((location_type, target)),
+        _ => Err(ApiError::input(
+            "Malformed request: expected {\"type\": \"url\" | \"file\", \"target\": \"…\"}",
+        )),
+    }
+}
+
 fn location_json(location: &LocationRecord) -> Value {
     json!({"id": location.id, "type": location.location_type, "target": location.target})
 }
@@ -83,14 +96,7 @@ pub async fn create<S: CatalogStore>(
             )));
         }
     };
-    let (Some(location_type), Some(target)) = (
-        body.get("type").and_then(Value::as_str),
-        body.get("target").and_then(Value::as_str),
-    ) else {
-        return Err(ApiError::input(
-            "Malformed request: expected {\"type\": \"url\" | \"file\", \"target\": \"…\"}",
-        ));
-    };
+    let (location_type, target) = location_input(&body)?;
     if dry_run {
         let (entities, exists) = state.engine.dry_run(location_type, target).await?;
         let location = json!({"id": uuid::Uuid::new_v4().to_string(), "type": location_type, "target": target});
@@ -233,14 +239,7 @@ pub async fn update<S: CatalogStore>(
     if state.readonly {
         return Err(ApiError::not_allowed(READONLY));
     }
-    let (Some(location_type), Some(target)) = (
-        body.get("type").and_then(Value::as_str),
-        body.get("target").and_then(Value::as_str),
-    ) else {
-        return Err(ApiError::input(
-            "Malformed request: expected {\"type\": \"url\" | \"file\", \"target\": \"…\"}",
-        ));
-    };
+    let (location_type, target) = location_input(&body)?;
     let location = state
         .engine
         .update_location(&id, location_type, target)
