@@ -15,9 +15,12 @@ fn portico() -> Command {
     Command::new(env!("CARGO_BIN_EXE_portico"))
 }
 
-fn stats(database: &Path) -> serde_json::Value {
+/// Runs `portico <args> --database <database>` and returns its stdout; fails the test if it fails.
+fn run_ok(args: &[&str], database: &Path) -> Vec<u8> {
     let output = portico()
-        .args(["catalog", "stats", "--database", database.to_str().unwrap()])
+        .args(args)
+        .arg("--database")
+        .arg(database)
         .output()
         .unwrap();
     assert!(
@@ -25,7 +28,11 @@ fn stats(database: &Path) -> serde_json::Value {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).unwrap()
+    output.stdout
+}
+
+fn stats(database: &Path) -> serde_json::Value {
+    serde_json::from_slice(&run_ok(&["catalog", "stats"], database)).unwrap()
 }
 
 #[test]
@@ -75,16 +82,7 @@ fn kill_9_during_ingestion_loses_nothing() {
     );
 
     // The restart resumes: every source left due is processed.
-    let output = portico()
-        .args(["catalog", "process", "--database"])
-        .arg(&database)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    run_ok(&["catalog", "process"], &database);
     let complete = stats(&database);
     // The generated entities, the root Location file's entity and the registered location's
     // generated Location entity.

@@ -117,6 +117,14 @@ fn entity(engine: &Engine<SqlStore>, entity_ref: &str) -> Option<Value> {
         .map(|text| serde_json::from_str(&text).unwrap())
 }
 
+/// Registers a file location (as the API would) and processes it.
+async fn register_file(engine: &Engine<SqlStore>, path: PathBuf) -> portico_store::LocationRecord {
+    engine
+        .register_location("file", &path_str(path), LocationOrigin::Api)
+        .await
+        .unwrap()
+}
+
 fn path_str(path: PathBuf) -> String {
     path.to_str().unwrap().to_owned()
 }
@@ -126,14 +134,7 @@ async fn example_catalog_is_ingested_with_relations_and_annotations() {
     for db in Db::all() {
         let dir = examples_copy();
         let (engine, _) = engine(&db, CatalogSettings::default()).await;
-        let all = engine
-            .register_location(
-                "file",
-                &path_str(dir.path().join("all.yaml")),
-                LocationOrigin::Api,
-            )
-            .await
-            .unwrap();
+        let all = register_file(&engine, dir.path().join("all.yaml")).await;
         engine
             .register_location(
                 "file",
@@ -211,14 +212,7 @@ async fn broken_file_keeps_last_good_version_and_shows_the_error() {
     for db in Db::all() {
         let dir = examples_copy();
         let (engine, _) = engine(&db, CatalogSettings::default()).await;
-        engine
-            .register_location(
-                "file",
-                &path_str(dir.path().join("all.yaml")),
-                LocationOrigin::Api,
-            )
-            .await
-            .unwrap();
+        register_file(&engine, dir.path().join("all.yaml")).await;
         let before = entity(&engine, "component:default/artist-lookup").unwrap();
         let file = dir.path().join("components/artist-lookup-component.yaml");
         let text = std::fs::read_to_string(&file).unwrap();
@@ -271,14 +265,7 @@ async fn removed_file_orphans_or_deletes_its_entities() {
                 ..CatalogSettings::default()
             };
             let (engine, _) = engine(&db, settings).await;
-            let location = engine
-                .register_location(
-                    "file",
-                    &path_str(dir.path().join("all-components.yaml")),
-                    LocationOrigin::Api,
-                )
-                .await
-                .unwrap();
+            let location = register_file(&engine, dir.path().join("all-components.yaml")).await;
             let list = dir.path().join("all-components.yaml");
             let text = std::fs::read_to_string(&list).unwrap();
             std::fs::write(
@@ -316,23 +303,17 @@ async fn two_locations_emitting_one_entity_is_a_reported_conflict() {
     for db in Db::all() {
         let dir = examples_copy();
         let (engine, _) = engine(&db, CatalogSettings::default()).await;
-        engine
-            .register_location(
-                "file",
-                &path_str(dir.path().join("components/artist-lookup-component.yaml")),
-                LocationOrigin::Api,
-            )
-            .await
-            .unwrap();
+        register_file(
+            &engine,
+            dir.path().join("components/artist-lookup-component.yaml"),
+        )
+        .await;
         let copy = dir.path().join("copy.yaml");
         let text =
             std::fs::read_to_string(dir.path().join("components/artist-lookup-component.yaml"))
                 .unwrap();
         std::fs::write(&copy, text.replace("team-a", "team-b")).unwrap();
-        let second = engine
-            .register_location("file", &path_str(copy), LocationOrigin::Api)
-            .await
-            .unwrap();
+        let second = register_file(&engine, copy).await;
         let kept = entity(&engine, "component:default/artist-lookup").unwrap();
         assert_eq!(
             kept["spec"]["owner"],
@@ -411,14 +392,7 @@ async fn unchanged_sources_are_skipped_and_restart_keeps_the_catalog() {
     for db in Db::all() {
         let dir = examples_copy();
         let (engine, now) = engine(&db, CatalogSettings::default()).await;
-        engine
-            .register_location(
-                "file",
-                &path_str(dir.path().join("acme-corp.yaml")),
-                LocationOrigin::Api,
-            )
-            .await
-            .unwrap();
+        register_file(&engine, dir.path().join("acme-corp.yaml")).await;
         let before = entity(&engine, "user:default/breanna.davison").unwrap();
         // Nothing is due before the processing interval.
         assert_eq!(engine.process_due(100).await.unwrap(), 0);
@@ -612,10 +586,7 @@ async fn unreachable_and_oversized_sources_show_errors_and_keep_the_catalog() {
         let big = dir.path().join("big.yaml");
         let padding = "x".repeat(11 * 1024 * 1024);
         std::fs::write(&big, format!("apiVersion: backstage.io/v1alpha1\nkind: Group\nmetadata:\n  name: big\n  description: {padding}\nspec: {{type: team, children: []}}\n")).unwrap();
-        let oversized = engine
-            .register_location("file", &path_str(big), LocationOrigin::Api)
-            .await
-            .unwrap();
+        let oversized = register_file(&engine, big).await;
         let name = portico_catalog::engine::processing::generated_location_name(&oversized);
         let location = entity(&engine, &format!("location:default/{name}")).unwrap();
         let message = location["status"]["items"][0]["message"].as_str().unwrap();
@@ -623,14 +594,7 @@ async fn unreachable_and_oversized_sources_show_errors_and_keep_the_catalog() {
             message.contains("larger than the limit of 10485760 bytes"),
             "{message}"
         );
-        engine
-            .register_location(
-                "file",
-                &path_str(dir.path().join("acme-corp.yaml")),
-                LocationOrigin::Api,
-            )
-            .await
-            .unwrap();
+        register_file(&engine, dir.path().join("acme-corp.yaml")).await;
         assert!(
             entity(&engine, "group:default/team-a").is_some(),
             "{}",
@@ -695,14 +659,7 @@ async fn catalog_rules_allow_kinds_globally_and_per_location() {
             "{}",
             db.name()
         );
-        let systems = engine
-            .register_location(
-                "file",
-                &path_str(dir.path().join("all-systems.yaml")),
-                LocationOrigin::Api,
-            )
-            .await
-            .unwrap();
+        let systems = register_file(&engine, dir.path().join("all-systems.yaml")).await;
         assert!(
             entity(&engine, "system:default/podcast").is_none(),
             "{}",
