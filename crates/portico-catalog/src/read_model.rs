@@ -56,6 +56,7 @@
 //! bench-read-model` measures it. Limits: at most 2^31 distinct values; value texts up to
 //! 64 KiB (Backstage indexes at most 200 characters anyway).
 
+mod codec;
 mod cursor;
 mod error;
 mod flatten;
@@ -65,6 +66,7 @@ mod posting;
 mod predicate;
 mod project;
 mod query;
+mod snapshot;
 mod sorted;
 #[cfg(test)]
 mod tests;
@@ -80,6 +82,7 @@ pub use index::ReadModelStats;
 pub use predicate::{MAX_PREDICATE_DEPTH, Predicate};
 pub use project::{project, project_value};
 pub use query::FacetCount;
+pub use snapshot::{SNAPSHOT_FORMAT, SnapshotError, SnapshotPosition};
 
 use cursor::{Cursor, QuerySpec};
 use index::Index;

@@ -4,9 +4,9 @@
 use std::collections::{BTreeSet, HashSet};
 
 use portico_store::{
-    ApplyOutcome, CatalogStore, EntityInput, ErrorItem, LocationOrigin, LocationRecord,
-    NewLocation, OrphanStrategy, Removal, SourceRecord, SourceUpdate, StitchInput, Stitcher,
-    StoreError, StoreResult, StoredEntity,
+    ApplyOutcome, CatalogStore, ChangePosition, EntityInput, ErrorItem, FinalChange,
+    LocationOrigin, LocationRecord, NewLocation, OrphanStrategy, Removal, SourceRecord,
+    SourceUpdate, StitchInput, Stitcher, StoreError, StoreResult, StoredEntity,
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
@@ -201,6 +201,18 @@ async fn relation_endpoints(
     Ok(())
 }
 
+/// Takes the next number of the change sequence for this transaction's changes to final
+/// entities; the row lock it takes orders concurrent writers (see migration 0002).
+async fn next_change(tx: &mut Tx) -> StoreResult<i64> {
+    sqlx::query(
+        "UPDATE catalog_state SET change_seq = change_seq + 1 WHERE id = 1 RETURNING change_seq",
+    )
+    .fetch_one(&mut **tx)
+    .await
+    .and_then(|row| row.try_get::<i64, _>("change_seq"))
+    .map_err(database_error)
+}
+
 /// Deletes an entity and the relations it originated; the other ends go into `affected`.
 async fn delete_entity_row(
     tx: &mut Tx,
@@ -223,11 +235,23 @@ async fn delete_entity_row(
         .execute(&mut **tx)
         .await
         .map_err(database_error)?;
-    sqlx::query("DELETE FROM final_entities WHERE entity_ref = $1")
+    let deleted = sqlx::query("DELETE FROM final_entities WHERE entity_ref = $1")
         .bind(entity_ref)
         .execute(&mut **tx)
         .await
         .map_err(database_error)?;
+    if deleted.rows_affected() > 0 {
+        let seq = next_change(tx).await?;
+        sqlx::query(
+            "INSERT INTO final_entity_tombstones (entity_ref, change_seq) VALUES ($1, $2) \
+             ON CONFLICT (entity_ref) DO UPDATE SET change_seq = excluded.change_seq",
+        )
+        .bind(entity_ref)
+        .bind(seq)
+        .execute(&mut **tx)
+        .await
+        .map_err(database_error)?;
+    }
     affected.remove(entity_ref);
     Ok(())
 }
@@ -924,11 +948,17 @@ impl CatalogStore for SqlStore {
         }
         // Written in batches. An entity leaves the queue only if its ticket is unchanged, so one
         // marked again while it was being stitched is stitched again.
-        for chunk in changed.chunks(IN_CHUNK / 4) {
-            let rows = values_rows(chunk.len(), 4);
+        let seq = if changed.is_empty() {
+            0
+        } else {
+            next_change(&mut tx).await?
+        };
+        for chunk in changed.chunks(IN_CHUNK / 6) {
+            let rows = values_rows(chunk.len(), 6);
             let mut query = sqlx::query(AssertSqlSafe(format!(
-                "INSERT INTO final_entities (entity_ref, uid, final_json, etag) VALUES {} \
-                 ON CONFLICT (entity_ref) DO UPDATE SET uid = excluded.uid, final_json = excluded.final_json, etag = excluded.etag",
+                "INSERT INTO final_entities (entity_ref, uid, final_json, etag, change_seq, changed_by) VALUES {} \
+                 ON CONFLICT (entity_ref) DO UPDATE SET uid = excluded.uid, final_json = excluded.final_json, etag = excluded.etag, \
+                 change_seq = excluded.change_seq, changed_by = excluded.changed_by",
                 rows
             )));
             for (entity, _) in chunk {
@@ -936,7 +966,18 @@ impl CatalogStore for SqlStore {
                     .bind(&entity.entity_ref)
                     .bind(&entity.uid)
                     .bind(&entity.final_json)
-                    .bind(&entity.etag);
+                    .bind(&entity.etag)
+                    .bind(seq)
+                    .bind(&*self.writer);
+            }
+            query.execute(&mut *tx).await.map_err(database_error)?;
+            // An entity written again is no longer deleted.
+            let mut query = sqlx::query(AssertSqlSafe(format!(
+                "DELETE FROM final_entity_tombstones WHERE entity_ref IN ({})",
+                params(1, chunk.len())
+            )));
+            for (entity, _) in chunk {
+                query = query.bind(&entity.entity_ref);
             }
             query.execute(&mut *tx).await.map_err(database_error)?;
         }
@@ -1033,6 +1074,75 @@ impl CatalogStore for SqlStore {
         .iter()
         .map(stored_from_row)
         .collect()
+    }
+
+    async fn change_position(&self) -> StoreResult<ChangePosition> {
+        let row = sqlx::query("SELECT instance, change_seq FROM catalog_state WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(database_error)?;
+        Ok(ChangePosition {
+            instance: row.try_get("instance").map_err(database_error)?,
+            seq: row.try_get("change_seq").map_err(database_error)?,
+        })
+    }
+
+    async fn final_changes(
+        &self,
+        since: i64,
+        after: Option<(i64, &str)>,
+        foreign_only: bool,
+        limit: usize,
+    ) -> StoreResult<Vec<FinalChange>> {
+        let (after_seq, after_ref) = after.unwrap_or((since, ""));
+        // Parameters appear in the order of their numbers (SQLite numbers them as they appear).
+        // No writer is named "-" (they are UUIDs, or empty for rows older than migration 0002).
+        let skipped = if foreign_only { &*self.writer } else { "-" };
+        let sql = format!(
+            "SELECT change_seq, entity_ref, uid, final_json, etag FROM ( \
+             SELECT change_seq, entity_ref, uid, final_json, etag FROM final_entities WHERE change_seq > $1 AND changed_by <> $2 \
+             UNION ALL \
+             SELECT change_seq, entity_ref, NULL AS uid, NULL AS final_json, NULL AS etag FROM final_entity_tombstones WHERE change_seq > $1 \
+             ) changes WHERE change_seq > $3 OR (change_seq = $4 AND entity_ref > $5) \
+             ORDER BY change_seq, entity_ref LIMIT $6"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(since)
+            .bind(skipped)
+            .bind(after_seq)
+            .bind(after_seq)
+            .bind(after_ref)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(database_error)?;
+        rows.iter()
+            .map(|row| {
+                let entity_ref: String = row.try_get("entity_ref").map_err(database_error)?;
+                let final_json: Option<String> =
+                    row.try_get("final_json").map_err(database_error)?;
+                let entity = match final_json {
+                    None => None,
+                    Some(final_json) => Some(StoredEntity {
+                        entity_ref: entity_ref.clone(),
+                        uid: row
+                            .try_get::<Option<String>, _>("uid")
+                            .map_err(database_error)?
+                            .unwrap_or_default(),
+                        final_json,
+                        etag: row
+                            .try_get::<Option<String>, _>("etag")
+                            .map_err(database_error)?
+                            .unwrap_or_default(),
+                    }),
+                };
+                Ok(FinalChange {
+                    seq: row.try_get("change_seq").map_err(database_error)?,
+                    entity_ref,
+                    entity,
+                })
+            })
+            .collect()
     }
 
     async fn final_entity(&self, entity_ref: &str) -> StoreResult<Option<StoredEntity>> {

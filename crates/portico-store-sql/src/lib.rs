@@ -33,6 +33,9 @@ pub enum Dialect {
 pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
+    /// Names this handle in the change sequence (`final_entities.changed_by`), so that its
+    /// engine can skip its own changes when it catches up with other processes'.
+    writer: std::sync::Arc<str>,
 }
 
 impl SqlStore {
@@ -93,7 +96,11 @@ impl SqlStore {
             .connect_with(options)
             .await
             .map_err(database_error)?;
-        let store = Self { pool, dialect };
+        let store = Self {
+            pool,
+            dialect,
+            writer: uuid::Uuid::new_v4().to_string().into(),
+        };
         migrate::run(&store.pool, dialect).await?;
         Ok(store)
     }

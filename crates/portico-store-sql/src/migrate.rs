@@ -1,6 +1,7 @@
 //! Versioned schema migrations, one list per dialect, applied in order at connect inside a
-//! transaction each. A database that records a version this binary does not know (written by a
-//! newer Portico) is refused rather than used.
+//! transaction each; every migration not recorded yet runs, also one numbered below the newest
+//! recorded (merged later from a parallel branch). A database that records a version this
+//! binary does not know (written by a newer Portico) is refused rather than used.
 
 use portico_store::{StoreError, StoreResult};
 use sqlx::{AnyPool, Row};
@@ -15,15 +16,23 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "catalog: locations, sources, entities, relations",
-    sqlite: include_str!("../migrations/sqlite/0001_catalog.sql"),
-    postgres: include_str!("../migrations/postgres/0001_catalog.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "catalog: locations, sources, entities, relations",
+        sqlite: include_str!("../migrations/sqlite/0001_catalog.sql"),
+        postgres: include_str!("../migrations/postgres/0001_catalog.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "catalog: change sequence of final entities, tombstones",
+        sqlite: include_str!("../migrations/sqlite/0002_change_feed.sql"),
+        postgres: include_str!("../migrations/postgres/0002_change_feed.sql"),
+    },
+];
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Applies every migration the database has not seen yet.
 pub(crate) async fn run(pool: &AnyPool, dialect: Dialect) -> StoreResult<()> {
@@ -33,17 +42,24 @@ pub(crate) async fn run(pool: &AnyPool, dialect: Dialect) -> StoreResult<()> {
     .execute(pool)
     .await
     .map_err(database_error)?;
-    let applied: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM portico_schema")
-        .fetch_one(pool)
+    // Every recorded version, not just the highest: migrations merged from parallel branches
+    // may arrive with a lower number than one already applied, and must still run.
+    let applied: Vec<i64> = sqlx::query("SELECT version FROM portico_schema")
+        .fetch_all(pool)
         .await
-        .and_then(|row| row.try_get::<i64, _>("v"))
+        .map_err(database_error)?
+        .iter()
+        .map(|row| row.try_get::<i64, _>("version"))
+        .collect::<Result<_, _>>()
         .map_err(database_error)?;
-    if applied > SCHEMA_VERSION {
+    if let Some(&newest) = applied.iter().max()
+        && newest > SCHEMA_VERSION
+    {
         return Err(StoreError::SchemaTooNew(format!(
-            "the database has schema version {applied}, but this Portico knows versions up to {SCHEMA_VERSION}; it was written by a newer Portico — upgrade Portico or point it at another database"
+            "the database has schema version {newest}, but this Portico knows versions up to {SCHEMA_VERSION}; it was written by a newer Portico — upgrade Portico or point it at another database"
         )));
     }
-    for migration in MIGRATIONS.iter().filter(|m| m.version > applied) {
+    for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
         let sql = match dialect {
             Dialect::Sqlite => migration.sqlite,
             Dialect::Postgres => migration.postgres,

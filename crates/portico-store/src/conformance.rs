@@ -58,6 +58,7 @@ where
     leases_are_exclusive_until_they_expire(&make().await).await;
     refresh_and_delete_by_uid(&make().await).await;
     partial_updates_only_retire_what_they_name(&make().await).await;
+    changes_are_numbered_and_deletions_leave_tombstones(&make().await).await;
 }
 
 fn hash_of(text: &str) -> String {
@@ -648,4 +649,93 @@ async fn partial_updates_only_retire_what_they_name<S: CatalogStore>(store: &S) 
     stitch_all(store).await;
     let refs = all_refs(store).await;
     assert_eq!(refs, ["component:default/b", "component:default/c"]);
+}
+
+/// Every change to final entities, as `(ref, written?)`, after `since`, walked in pages of one.
+async fn changes_since<S: CatalogStore>(
+    store: &S,
+    since: i64,
+    foreign_only: bool,
+) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    let mut after: Option<(i64, String)> = None;
+    loop {
+        let page = store
+            .final_changes(
+                since,
+                after.as_ref().map(|(s, r)| (*s, r.as_str())),
+                foreign_only,
+                1,
+            )
+            .await
+            .unwrap();
+        let Some(last) = page.last() else { return out };
+        assert!(last.seq > since);
+        if let Some(entity) = &last.entity {
+            assert_eq!(entity.entity_ref, last.entity_ref);
+        }
+        after = Some((last.seq, last.entity_ref.clone()));
+        out.extend(page.into_iter().map(|c| (c.entity_ref, c.entity.is_some())));
+    }
+}
+
+async fn changes_are_numbered_and_deletions_leave_tombstones<S: CatalogStore>(store: &S) {
+    let start = store.change_position().await.unwrap();
+    assert!(!start.instance.is_empty());
+    let mine = location(store, "/m1.yaml").await;
+    store
+        .apply_source(
+            update(&mine, vec![entity("svc", "team-a"), group("team-a")]),
+            OrphanStrategy::Keep,
+        )
+        .await
+        .unwrap();
+    stitch_all(store).await;
+    let written = store.change_position().await.unwrap();
+    assert_eq!(written.instance, start.instance);
+    assert!(written.seq > start.seq);
+    let mut seen = changes_since(store, start.seq, false).await;
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("component:default/svc".to_owned(), true),
+            ("group:default/team-a".to_owned(), true)
+        ]
+    );
+    // This handle wrote them: a sync that skips its own changes sees nothing.
+    assert!(changes_since(store, start.seq, true).await.is_empty());
+    assert!(changes_since(store, written.seq, false).await.is_empty());
+
+    store
+        .apply_source(update(&mine, vec![group("team-a")]), OrphanStrategy::Delete)
+        .await
+        .unwrap();
+    stitch_all(store).await;
+    let deleted = store.change_position().await.unwrap();
+    assert!(deleted.seq > written.seq);
+    // The deletion is listed (also to this handle), with the group restitched without it.
+    assert_eq!(
+        changes_since(store, written.seq, false).await,
+        [
+            ("component:default/svc".to_owned(), false),
+            ("group:default/team-a".to_owned(), true)
+        ]
+    );
+    assert_eq!(
+        changes_since(store, written.seq, true).await,
+        [("component:default/svc".to_owned(), false)]
+    );
+    // Written again, it is no longer deleted: only its latest state is listed.
+    store
+        .apply_source(
+            update(&mine, vec![entity("svc", "team-a"), group("team-a")]),
+            OrphanStrategy::Delete,
+        )
+        .await
+        .unwrap();
+    stitch_all(store).await;
+    let again = changes_since(store, written.seq, false).await;
+    assert!(again.contains(&("component:default/svc".to_owned(), true)));
+    assert!(!again.contains(&("component:default/svc".to_owned(), false)));
 }

@@ -20,8 +20,9 @@ use std::future::Future;
 
 pub use error::StoreError;
 pub use records::{
-    ApplyOutcome, ChildSource, EntityInput, ErrorItem, LocationOrigin, LocationRecord, NewLocation,
-    OrphanStrategy, RelationRow, Removal, SourceRecord, SourceUpdate, StoredEntity,
+    ApplyOutcome, ChangePosition, ChildSource, EntityInput, ErrorItem, FinalChange, LocationOrigin,
+    LocationRecord, NewLocation, OrphanStrategy, RelationRow, Removal, SourceRecord, SourceUpdate,
+    StoredEntity,
 };
 
 /// Result of a store operation.
@@ -160,6 +161,23 @@ pub trait CatalogStore: Send + Sync + 'static {
     /// The work waiting at `now`: sources due for processing, and entities waiting to be
     /// stitched.
     fn queue_depth(&self, now: i64) -> impl Future<Output = StoreResult<(u64, u64)>> + Send;
+
+    /// The database's identity and the number of its last committed change to final entities
+    /// (every write or deletion of final entities takes the next number, in commit order).
+    fn change_position(&self) -> impl Future<Output = StoreResult<ChangePosition>> + Send;
+
+    /// Changes to final entities numbered after `since`, ordered by number then ref, continuing
+    /// after `after` (the last `(seq, ref)` of the previous page), at most `limit`: the latest
+    /// state of each entity changed since then — written (with its content) or deleted. With
+    /// `foreign_only`, entities last written through this store handle are left out (its
+    /// engine applied them already); deletions are always listed.
+    fn final_changes(
+        &self,
+        since: i64,
+        after: Option<(i64, &str)>,
+        foreign_only: bool,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<FinalChange>>> + Send;
 
     /// Whether the database answers.
     fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;

@@ -197,3 +197,23 @@ pub struct SourceRecord {
     /// When it is next due, milliseconds since the epoch.
     pub next_refresh_at: i64,
 }
+
+/// Where a store is in its history of changes to final entities.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangePosition {
+    /// Identity of the database, fixed when it was created.
+    pub instance: String,
+    /// The number of the last committed change: every change numbered up to it is visible.
+    pub seq: i64,
+}
+
+/// One change to a final entity, as read from the change sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinalChange {
+    /// Its number in the change sequence.
+    pub seq: i64,
+    /// The entity's canonical ref.
+    pub entity_ref: String,
+    /// The entity as written, or `None` when it was deleted.
+    pub entity: Option<StoredEntity>,
+}

@@ -18,6 +18,8 @@
 //! it is garbage. Hash tables hold only ids and hash the strings they point to, so every string
 //! is stored once.
 
+mod snapshot;
+
 use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 

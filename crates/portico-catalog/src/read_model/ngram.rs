@@ -131,3 +131,34 @@ impl NgramIndex {
             + self.grams.values().map(Posting::heap_bytes).sum::<usize>()
     }
 }
+
+impl NgramIndex {
+    /// Writes the trigram postings for a snapshot.
+    pub fn encode<W: std::io::Write>(
+        &self,
+        enc: &mut super::codec::Encoder<W>,
+    ) -> std::io::Result<()> {
+        enc.len(self.grams.len())?;
+        for (gram, posting) in &self.grams {
+            enc.u64(*gram)?;
+            posting.encode(enc)?;
+        }
+        enc.bitmap(&self.short)
+    }
+
+    /// Reads an index written by [`NgramIndex::encode`].
+    pub fn decode<R: std::io::Read>(
+        dec: &mut super::codec::Decoder<R>,
+    ) -> std::io::Result<NgramIndex> {
+        let n = dec.len(9)?;
+        let mut grams = HashMap::with_capacity(n);
+        for _ in 0..n {
+            let gram = dec.u64()?;
+            grams.insert(gram, Posting::decode(dec)?);
+        }
+        Ok(NgramIndex {
+            grams,
+            short: dec.bitmap()?,
+        })
+    }
+}

@@ -234,3 +234,41 @@ impl Iterator for PostingIter<'_> {
         }
     }
 }
+
+impl Posting {
+    /// Writes the posting for a snapshot.
+    pub fn encode<W: std::io::Write>(
+        &self,
+        enc: &mut super::codec::Encoder<W>,
+    ) -> std::io::Result<()> {
+        match self {
+            Posting::Many(bitmap) => {
+                enc.u8(1)?;
+                enc.bitmap(bitmap)
+            }
+            other => {
+                enc.u8(0)?;
+                enc.u32s(other.as_slice().unwrap_or_default())
+            }
+        }
+    }
+
+    /// Reads a posting written by [`Posting::encode`].
+    pub fn decode<R: std::io::Read>(
+        dec: &mut super::codec::Decoder<R>,
+    ) -> std::io::Result<Posting> {
+        match dec.u8()? {
+            0 => {
+                let mut ids = dec.u32s()?;
+                ids.sort_unstable();
+                ids.dedup();
+                Ok(Posting::from_sorted(&ids))
+            }
+            1 => Ok(Posting::Many(Box::new(dec.bitmap()?))),
+            _ => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "corrupt snapshot: unknown posting form",
+            )),
+        }
+    }
+}

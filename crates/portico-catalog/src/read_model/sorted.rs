@@ -241,3 +241,55 @@ impl SortedValues {
                 .sum::<usize>()
     }
 }
+
+impl SortedValues {
+    /// Writes the ids, chunk by chunk, for a snapshot.
+    pub fn encode<W: std::io::Write>(
+        &self,
+        enc: &mut super::codec::Encoder<W>,
+    ) -> std::io::Result<()> {
+        match self {
+            SortedValues::Empty => enc.u8(0),
+            SortedValues::One(id) => {
+                enc.u8(1)?;
+                enc.u32(*id)
+            }
+            SortedValues::Chunked(chunks) => {
+                enc.u8(2)?;
+                enc.len(chunks.chunks.len())?;
+                for chunk in &chunks.chunks {
+                    enc.u32s(chunk)?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads ids written by [`SortedValues::encode`] (their order is trusted: the snapshot's
+    /// checksum covers it).
+    pub fn decode<R: std::io::Read>(
+        dec: &mut super::codec::Decoder<R>,
+    ) -> std::io::Result<SortedValues> {
+        match dec.u8()? {
+            0 => Ok(SortedValues::Empty),
+            1 => Ok(SortedValues::One(dec.u32()?)),
+            2 => {
+                let n = dec.len(8)?;
+                let mut chunks = Vec::with_capacity(n);
+                let mut len = 0;
+                for _ in 0..n {
+                    let chunk = dec.u32s()?;
+                    len += chunk.len();
+                    if !chunk.is_empty() {
+                        chunks.push(chunk);
+                    }
+                }
+                Ok(SortedValues::Chunked(Box::new(Chunks { chunks, len })))
+            }
+            _ => Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "corrupt snapshot: unknown sorted-values form",
+            )),
+        }
+    }
+}

@@ -14,6 +14,7 @@ mod generated;
 mod indexing;
 mod paging;
 mod parsing;
+mod snapshot;
 
 use std::sync::Arc;
 

@@ -13,7 +13,7 @@ use super::*;
 const ENTITIES: usize = 5_000;
 
 /// SplitMix64: deterministic, no dependency.
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -38,7 +38,7 @@ const WORDS: &[&str] = &[
 ];
 const TAGS: &[&str] = &["java", "go", "python", "react", "rust", "Tier-1"];
 
-fn generated_entity(i: usize, rng: &mut Rng) -> Value {
+pub(super) fn generated_entity(i: usize, rng: &mut Rng) -> Value {
     let roll = rng.below(100);
     let (kind, types): (&str, &[&str]) = match roll {
         0..55 => ("Component", &["service", "website", "library"]),
