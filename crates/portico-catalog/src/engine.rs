@@ -8,6 +8,7 @@
 pub mod processing;
 pub mod providers;
 pub mod settings;
+mod snapshot;
 
 use std::collections::VecDeque;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -28,6 +29,7 @@ use crate::read_model::ReadModel;
 use crate::reader::SourceReader;
 use processing::{location_target, process_source};
 pub use settings::CatalogSettings;
+pub use snapshot::{ReadModelOrigin, SyncReport};
 
 /// Milliseconds since the epoch, from an injectable clock.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -115,6 +117,17 @@ pub struct Engine<S: CatalogStore> {
     loaded: AtomicBool,
     worker: String,
     clock: Clock,
+    /// Where the read model is saved between runs (see `snapshot.rs`), if anywhere.
+    snapshot_path: Option<std::path::PathBuf>,
+    /// The store change the read model is complete up to (`None` until loaded).
+    position: std::sync::Mutex<Option<portico_store::ChangePosition>>,
+    /// Held shared by every own write to final entities until the read model has it, and
+    /// exclusively to learn a position all own writes up to which are in the read model.
+    write_gate: tokio::sync::RwLock<()>,
+    /// How the last [`Engine::load`] filled the read model.
+    origin: std::sync::Mutex<Option<ReadModelOrigin>>,
+    /// The position of the last snapshot written or loaded as current.
+    snapshot_written: std::sync::Mutex<Option<i64>>,
 }
 
 impl<S: CatalogStore> std::fmt::Debug for Engine<S> {
@@ -165,13 +178,27 @@ impl<S: CatalogStore> Engine<S> {
             loaded: AtomicBool::new(false),
             worker: format!("portico-{}", uuid::Uuid::new_v4()),
             clock,
+            snapshot_path: None,
+            position: std::sync::Mutex::new(None),
+            write_gate: tokio::sync::RwLock::new(()),
+            origin: std::sync::Mutex::new(None),
+            snapshot_written: std::sync::Mutex::new(None),
         }
     }
 
-    /// Finishes any stitching a previous run left and fills the read model from the store.
-    /// Does not mark the engine loaded (a server first registers its configured locations).
+    /// Finishes any stitching a previous run left and fills the read model: from the snapshot
+    /// file if there is a valid one for this database (then catching up with the changes made
+    /// since it was written), else from every stored entity. Does not mark the engine loaded (a
+    /// server first registers its configured locations).
     pub async fn load(&self) -> EngineResult<()> {
         self.stitch_pending().await?;
+        let _gate = self.write_gate.write().await;
+        let position = self.store.change_position().await?;
+        if let Some(report) = self.load_snapshot(&position).await? {
+            self.set_position(position);
+            self.set_origin(ReadModelOrigin::Snapshot(report));
+            return Ok(());
+        }
         let mut after: Option<String> = None;
         loop {
             let page = self
@@ -182,6 +209,8 @@ impl<S: CatalogStore> Engine<S> {
             after = Some(last.entity_ref.clone());
             self.index(&page, &[]);
         }
+        self.set_position(position);
+        self.set_origin(ReadModelOrigin::Rebuilt);
         Ok(())
     }
 
@@ -370,8 +399,12 @@ impl<S: CatalogStore> Engine<S> {
 
     /// Unregisters a location; its entities are deleted.
     pub async fn unregister_location(&self, id: &str) -> EngineResult<Vec<String>> {
-        let removal = self.store.remove_location(id).await?;
-        self.index(&[], &removal.removed);
+        let removal = {
+            let _gate = self.write_gate.read().await;
+            let removal = self.store.remove_location(id).await?;
+            self.index(&[], &removal.removed);
+            removal
+        };
         self.stitch_pending().await?;
         Ok(removal.removed)
     }
@@ -473,6 +506,7 @@ impl<S: CatalogStore> Engine<S> {
                 continue;
             };
             update.next_refresh_at = next;
+            let _gate = self.write_gate.read().await;
             let outcome = self
                 .store
                 .apply_source(update, self.settings.orphan_strategy)
@@ -500,6 +534,7 @@ impl<S: CatalogStore> Engine<S> {
     /// Stitches everything marked and updates the read model.
     pub(crate) async fn stitch_pending(&self) -> EngineResult<()> {
         loop {
+            let _gate = self.write_gate.read().await;
             let stitched = self
                 .store
                 .stitch_pending(&ModelStitcher, STITCH_BATCH)
@@ -605,10 +640,12 @@ impl<S: CatalogStore> Engine<S> {
 
     /// Deletes an entity by uid (its location may emit it again on the next refresh).
     pub async fn delete_entity(&self, uid: &str) -> EngineResult<bool> {
+        let gate = self.write_gate.read().await;
         let Some(removal) = self.store.delete_entity(uid).await? else {
             return Ok(false);
         };
         self.index(&[], &removal.removed);
+        drop(gate);
         self.stitch_pending().await?;
         Ok(true)
     }
@@ -620,12 +657,16 @@ impl<S: CatalogStore> Engine<S> {
 }
 
 impl<S: CatalogStore> Engine<S> {
-    /// Runs the refresh loop until `shutdown` turns true: processes due sources in batches,
+    /// Runs the refresh loop until `shutdown` turns true: applies the changes other processes
+    /// made to the database ([`Engine::sync_read_model`]), processes due sources in batches,
     /// pausing `idle` when nothing is due.
     pub async fn run_refresh_loop(&self, mut shutdown: watch::Receiver<bool>, idle: Duration) {
         loop {
             if *shutdown.borrow() {
                 return;
+            }
+            if let Err(err) = self.sync_read_model().await {
+                tracing::warn!(error = %err, "Catalog read model sync failed.");
             }
             let processed = match self.process_due(16).await {
                 Ok(n) => n,

@@ -1098,15 +1098,14 @@ impl CatalogStore for SqlStore {
         // Parameters appear in the order of their numbers (SQLite numbers them as they appear).
         // No writer is named "-" (they are UUIDs, or empty for rows older than migration 0002).
         let skipped = if foreign_only { &*self.writer } else { "-" };
-        let sql = format!(
+        let rows = sqlx::query(
             "SELECT change_seq, entity_ref, uid, final_json, etag FROM ( \
              SELECT change_seq, entity_ref, uid, final_json, etag FROM final_entities WHERE change_seq > $1 AND changed_by <> $2 \
              UNION ALL \
              SELECT change_seq, entity_ref, NULL AS uid, NULL AS final_json, NULL AS etag FROM final_entity_tombstones WHERE change_seq > $1 \
              ) changes WHERE change_seq > $3 OR (change_seq = $4 AND entity_ref > $5) \
-             ORDER BY change_seq, entity_ref LIMIT $6"
-        );
-        let rows = sqlx::query(AssertSqlSafe(sql))
+             ORDER BY change_seq, entity_ref LIMIT $6",
+        )
             .bind(since)
             .bind(skipped)
             .bind(after_seq)

@@ -133,12 +133,15 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let reader = Arc::new(
         CliReader::on_current_runtime()?.with_allow_list(options.catalog.reading_allow.clone()),
     );
-    let engine = Arc::new(Engine::new(
-        Arc::new(store),
-        reader,
-        options.catalog.clone(),
-        system_clock(),
-    ));
+    let engine = Arc::new(
+        Engine::new(
+            Arc::new(store),
+            reader,
+            options.catalog.clone(),
+            system_clock(),
+        )
+        .with_snapshot_file(snapshot_file(&options.database)),
+    );
     let mut locations = options.locations.clone();
     if options.demo {
         let demo = write_demo_catalog(&demo_dir(&options.database))?;
@@ -174,6 +177,10 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
                 ready_ms = started.elapsed().as_millis() as u64,
                 "The catalog is loaded."
             );
+            // Saved now so that the next start is fast even if this process is killed.
+            if let Err(err) = engine.write_snapshot().await {
+                tracing::warn!(error = %err, "Read-model snapshot not written.");
+            }
             engine
                 .run_refresh_loop(shutdown_rx, Duration::from_secs(1))
                 .await;
@@ -214,6 +221,11 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     if let Err(err) = worker.await {
         anyhow::bail!("the catalog worker failed: {err}");
     }
+    if engine.is_loaded()
+        && let Err(err) = engine.write_snapshot().await
+    {
+        tracing::warn!(error = %err, "Read-model snapshot not written.");
+    }
     if let Some(message) = failure.borrow().clone() {
         anyhow::bail!(message);
     }
@@ -241,6 +253,20 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = ctrl_c.await;
+    }
+}
+
+/// The read-model snapshot goes next to the database (`./data/catalog.snapshot` by default).
+fn snapshot_file(database: &Database) -> PathBuf {
+    match database {
+        Database::Sqlite(path) => path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(
+                || PathBuf::from("catalog.snapshot"),
+                |p| p.join("catalog.snapshot"),
+            ),
+        Database::Postgres(_) => PathBuf::from("data/catalog.snapshot"),
     }
 }
 

@@ -130,12 +130,14 @@ impl<S: CatalogStore> Engine<S> {
                 .collect::<String>()
                 .as_bytes(),
         ));
+        let gate = self.write_gate.read().await;
         let outcome = self
             .store()
             .apply_source(update, OrphanStrategy::Delete)
             .await
             .map_err(|err| PluginError::Failed(err.to_string()))?;
         self.index(&[], &outcome.removed);
+        drop(gate);
         let mut queue: VecDeque<String> = outcome.new_children.into();
         while let Some(key) = queue.pop_front() {
             let children = self

@@ -74,7 +74,10 @@ pub(crate) struct Decoder<R: Read> {
 }
 
 fn corrupt(what: &str) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("corrupt snapshot: {what}"))
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("corrupt snapshot: {what}"),
+    )
 }
 
 impl<R: Read> Decoder<R> {

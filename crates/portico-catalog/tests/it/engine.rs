@@ -677,3 +677,134 @@ async fn catalog_rules_allow_kinds_globally_and_per_location() {
         );
     }
 }
+
+/// Every entity of the read model, `(ref, JSON)`, sorted.
+fn everything(engine: &Engine<SqlStore>) -> Vec<(String, String)> {
+    let model = engine.read_model();
+    model
+        .refs_matching(&portico_catalog::read_model::Predicate::MatchAll)
+        .into_iter()
+        .map(|r| {
+            let json = model.by_ref(&r).unwrap().to_string();
+            (r, json)
+        })
+        .collect()
+}
+
+async fn engine_with_snapshot(db: &Db, snapshot: &Path) -> Engine<SqlStore> {
+    let (clock, _) = clock();
+    Engine::new(
+        Arc::new(db.store().await),
+        Arc::new(LocalReader),
+        CatalogSettings::default(),
+        clock,
+    )
+    .with_snapshot_file(snapshot)
+}
+
+#[tokio::test]
+async fn the_read_model_snapshot_is_caught_up_and_never_trusted_blindly() {
+    use portico_catalog::engine::ReadModelOrigin;
+    for db in Db::all() {
+        let dir = examples_copy();
+        let state = tempfile::tempdir().unwrap();
+        let snapshot = state.path().join("read-model.snapshot");
+
+        // No snapshot yet: rebuilt, then written.
+        let first = engine_with_snapshot(&db, &snapshot).await;
+        first.load().await.unwrap();
+        assert_eq!(first.read_model_origin(), Some(ReadModelOrigin::Rebuilt));
+        register_file(&first, dir.path().join("all.yaml")).await;
+        assert!(first.write_snapshot().await.unwrap());
+        let at_snapshot = everything(&first);
+        drop(first);
+
+        // Another process changes the database after the snapshot: adds a location's
+        // entities and deletes one entity.
+        let (other, _) = engine(&db, CatalogSettings::default()).await;
+        register_file(&other, dir.path().join("acme-corp.yaml")).await;
+        let gone = entity(&other, "component:default/artist-lookup").unwrap();
+        assert!(
+            other
+                .delete_entity(gone["metadata"]["uid"].as_str().unwrap())
+                .await
+                .unwrap()
+        );
+        let expected = everything(&other);
+        assert_ne!(expected, at_snapshot);
+        drop(other);
+
+        // The stale snapshot is loaded and caught up to exactly the stored catalog.
+        let caught_up = engine_with_snapshot(&db, &snapshot).await;
+        caught_up.load().await.unwrap();
+        let Some(ReadModelOrigin::Snapshot(report)) = caught_up.read_model_origin() else {
+            panic!("{}: snapshot not used", db.name());
+        };
+        assert!(report.upserted > 0 && report.removed >= 1, "{report:?}");
+        assert_eq!(everything(&caught_up), expected, "{}", db.name());
+        // Its position moved on: a snapshot written now needs no catching up.
+        assert!(caught_up.write_snapshot().await.unwrap());
+        drop(caught_up);
+        let current = engine_with_snapshot(&db, &snapshot).await;
+        current.load().await.unwrap();
+        assert_eq!(
+            current.read_model_origin(),
+            Some(ReadModelOrigin::Snapshot(Default::default()))
+        );
+        assert_eq!(everything(&current), expected);
+        drop(current);
+
+        // A corrupt snapshot is detected and the read model rebuilt.
+        let mut bytes = std::fs::read(&snapshot).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0x01;
+        std::fs::write(&snapshot, &bytes).unwrap();
+        let rebuilt = engine_with_snapshot(&db, &snapshot).await;
+        rebuilt.load().await.unwrap();
+        assert_eq!(rebuilt.read_model_origin(), Some(ReadModelOrigin::Rebuilt));
+        assert_eq!(everything(&rebuilt), expected, "{}", db.name());
+        // So is a truncated one, and garbage.
+        std::fs::write(&snapshot, &bytes[..bytes.len() / 3]).unwrap();
+        let rebuilt = engine_with_snapshot(&db, &snapshot).await;
+        rebuilt.load().await.unwrap();
+        assert_eq!(rebuilt.read_model_origin(), Some(ReadModelOrigin::Rebuilt));
+        assert_eq!(everything(&rebuilt), expected);
+        assert!(rebuilt.write_snapshot().await.unwrap());
+        drop(rebuilt);
+
+        // The snapshot of this database is never used for another one.
+        let elsewhere = Db::Sqlite(tempfile::tempdir().unwrap());
+        let foreign = engine_with_snapshot(&elsewhere, &snapshot).await;
+        foreign.load().await.unwrap();
+        assert_eq!(foreign.read_model_origin(), Some(ReadModelOrigin::Rebuilt));
+        assert!(foreign.read_model().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn engines_sharing_a_database_sync_their_read_models() {
+    for db in Db::all() {
+        let dir = examples_copy();
+        let (writer, _) = engine(&db, CatalogSettings::default()).await;
+        let (replica, _) = engine(&db, CatalogSettings::default()).await;
+        register_file(&writer, dir.path().join("all.yaml")).await;
+        assert!(replica.read_model().is_empty());
+        let report = replica.sync_read_model().await.unwrap();
+        assert_eq!(report.upserted, writer.read_model().len(), "{}", db.name());
+        assert_eq!(everything(&replica), everything(&writer));
+
+        // Deletions and the replica's own writes travel too; nothing is applied twice.
+        let gone = entity(&writer, "component:default/artist-lookup").unwrap();
+        writer
+            .delete_entity(gone["metadata"]["uid"].as_str().unwrap())
+            .await
+            .unwrap();
+        register_file(&replica, dir.path().join("acme-corp.yaml")).await;
+        let report = replica.sync_read_model().await.unwrap();
+        assert!(report.removed >= 1, "{report:?}");
+        writer.sync_read_model().await.unwrap();
+        assert!(entity(&replica, "component:default/artist-lookup").is_none());
+        assert_eq!(everything(&replica), everything(&writer), "{}", db.name());
+        assert_eq!(replica.sync_read_model().await.unwrap(), Default::default());
+    }
+}

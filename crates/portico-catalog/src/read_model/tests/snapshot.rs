@@ -65,7 +65,10 @@ fn answers(model: &ReadModel) -> Vec<String> {
         out.push(format!("{:?} {}", names_of(&page.items), page.total_items));
         out.push(format!(
             "{:?}",
-            model.facets(&["spec.type".to_owned(), "metadata.tags".to_owned()], &predicate)
+            model.facets(
+                &["spec.type".to_owned(), "metadata.tags".to_owned()],
+                &predicate
+            )
         ));
     }
     let stats = model.stats();
@@ -104,9 +107,11 @@ fn a_snapshot_reads_back_to_the_same_answers_and_stays_maintainable() {
     assert_eq!(answers(&loaded), answers(&model));
     // And a snapshot of the loaded model is the same snapshot.
     assert_eq!(
-        answers(&ReadModel::read_snapshot(&snapshot_bytes(&loaded)[..], DEFAULT_FULL_TEXT_KEYS)
-            .unwrap()
-            .0),
+        answers(
+            &ReadModel::read_snapshot(&snapshot_bytes(&loaded)[..], DEFAULT_FULL_TEXT_KEYS)
+                .unwrap()
+                .0
+        ),
         answers(&model)
     );
 }
@@ -160,7 +165,10 @@ fn other_versions_and_other_full_text_keys_are_refused() {
         Err(SnapshotError::Format(_))
     ));
     assert!(matches!(
-        ReadModel::read_snapshot(&b"not a snapshot at all, just some text that is long"[..], DEFAULT_FULL_TEXT_KEYS),
+        ReadModel::read_snapshot(
+            &b"not a snapshot at all, just some text that is long"[..],
+            DEFAULT_FULL_TEXT_KEYS
+        ),
         Err(SnapshotError::Format(_))
     ));
     assert!(matches!(
