@@ -50,6 +50,29 @@ fn summary(errors: &[ParameterError]) -> String {
         .join("; ")
 }
 
+/// The pages shown for `values`: a page with a `when:` condition (`${{ parameters.x === 'y' }}`)
+/// counts only when it renders truthy. Defaults are applied in page order, so a condition can
+/// see earlier pages' defaults. An unrenderable condition keeps the page (and its checks).
+pub fn active_pages(pages: &[Value], values: &mut Map<String, Value>) -> Vec<Value> {
+    let renderer = crate::expr::Renderer::new(crate::expr::Limits::default());
+    let mut active = Vec::new();
+    for page in pages {
+        if let Some(condition) = page.get("when") {
+            let context = serde_json::json!({ "parameters": values });
+            let shown = renderer
+                .render_value(condition, &context)
+                .map(|value| crate::expr::is_truthy(Some(&value)))
+                .unwrap_or(true);
+            if !shown {
+                continue;
+            }
+        }
+        apply_defaults(std::slice::from_ref(page), values);
+        active.push(page.clone());
+    }
+    active
+}
+
 /// Fills in each page's top-level property `default`s that `values` leaves out.
 pub fn apply_defaults(pages: &[Value], values: &mut Map<String, Value>) {
     for page in pages {
@@ -158,6 +181,25 @@ mod tests {
             .unwrap();
         assert!(missing.message.contains("repoUrl"), "{}", missing.message);
         assert_eq!(errors[0].page_title.as_deref(), Some("Basics"));
+    }
+
+    #[test]
+    fn pages_hidden_by_when_neither_check_nor_default() {
+        let pages = vec![
+            json!({"properties": {"cloud": {"type": "string", "default": "AWS"}}}),
+            json!({"when": "${{ parameters.cloud === 'GCP' }}", "required": ["project"],
+                   "properties": {"project": {"type": "string"}, "region": {"default": "us-central1"}}}),
+        ];
+        let mut values = Map::new();
+        let active = active_pages(&pages, &mut values);
+        assert_eq!(active.len(), 1);
+        assert!(!values.contains_key("region"));
+        validate_parameters(&active, &Value::Object(values)).unwrap();
+        let mut gcp = json!({"cloud": "GCP"}).as_object().unwrap().clone();
+        let active = active_pages(&pages, &mut gcp);
+        assert_eq!(active.len(), 2);
+        assert_eq!(gcp["region"], "us-central1");
+        assert!(validate_parameters(&active, &Value::Object(gcp)).is_err());
     }
 
     #[test]
