@@ -550,7 +550,9 @@ fn render_output(renderer: &Renderer, output: &Value, context: &Value) -> Result
                 let mut kept = Vec::new();
                 for item in items {
                     let mut item = item.clone();
-                    let condition = item.as_object_mut().and_then(|object| object.remove("if"));
+                    let condition = item
+                        .as_object_mut()
+                        .and_then(|object| object.shift_remove("if"));
                     if let Some(condition) = condition {
                         let value = renderer
                             .render_value(&condition, context)
