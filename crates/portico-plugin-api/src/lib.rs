@@ -6,9 +6,11 @@
 
 mod access;
 mod provider;
+mod scaffolder;
 
 pub use access::{AllowAll, Authorizer, Decision, Permission, Principal};
 pub use provider::{
     BoxFuture, DeferredEntity, EntityProvider, EntityProviderConnection, EntityProviderMutation,
     PluginError,
 };
+pub use scaffolder::{ActionContext, ActionLogger, ScaffolderAction, ScaffolderCatalog};

@@ -7,6 +7,7 @@ mod catalog;
 mod config;
 mod config_bridge;
 mod fetch;
+mod scaffold;
 mod serve;
 mod validate;
 
@@ -36,6 +37,8 @@ enum Command {
     /// Operate the catalog in a database: register locations, process, statistics.
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),
+    /// Run a software template locally into a directory (template authors' inner loop).
+    Scaffold(scaffold::ScaffoldArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Catalog(command) => catalog::run(command),
+        Command::Scaffold(args) => scaffold::run(&args),
     }
 }
 
