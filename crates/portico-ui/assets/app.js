@@ -4,8 +4,19 @@
   "use strict";
   var root = document.documentElement;
   function storedTheme() { try { return localStorage.getItem("portico-theme") || "system"; } catch (e) { return "system"; } }
+  // RapiDoc draws in its shadow DOM: hand it the page's colours.
+  function themeApiDocs() {
+    var styles = getComputedStyle(root);
+    document.querySelectorAll("rapi-doc").forEach(function (doc) {
+      doc.setAttribute("theme", effectiveDark() ? "dark" : "light");
+      doc.setAttribute("bg-color", styles.getPropertyValue("--surface").trim());
+      doc.setAttribute("text-color", styles.getPropertyValue("--text").trim());
+      doc.setAttribute("primary-color", styles.getPropertyValue("--primary").trim());
+    });
+  }
   function applyTheme(theme) {
     if (theme === "light" || theme === "dark") root.dataset.theme = theme; else delete root.dataset.theme;
+    themeApiDocs();
     try { if (theme === "system") localStorage.removeItem("portico-theme"); else localStorage.setItem("portico-theme", theme); } catch (e) {}
     document.querySelectorAll("[data-theme-choice]").forEach(function (input) { input.checked = input.value === theme; });
   }
@@ -49,6 +60,7 @@
     }
   });
   document.addEventListener("DOMContentLoaded", function () {
+    themeApiDocs();
     var theme = storedTheme();
     document.querySelectorAll("[data-theme-choice]").forEach(function (input) { input.checked = input.value === theme; });
   });
