@@ -96,6 +96,11 @@ pub const CRATE_RULES: &[CrateRule] = &[
         rule: "portico-server depends on engines, plugin-api, store and model, never on portico-store-sql",
     },
     CrateRule {
+        name: "portico-ui",
+        allowed: Allowed::Only(SERVER_DEPS),
+        rule: "portico-ui (web pages) depends on engines, plugin-api, store and model, never on portico-store-sql or portico-server",
+    },
+    CrateRule {
         name: "portico",
         allowed: Allowed::Anything,
         rule: "the binary wires everything together",
@@ -134,21 +139,21 @@ pub const EXTERNAL_RULES: &[ExternalRule] = &[
     },
     ExternalRule {
         family: "axum",
-        only_in: Some(&["portico-server", "portico"]),
+        only_in: Some(&["portico-server", "portico-ui", "portico"]),
         never_in: &[],
-        rule: "axum is used only in portico-server and the portico binary",
+        rule: "axum is used only in portico-server, portico-ui and the portico binary",
     },
     ExternalRule {
         family: "tower",
-        only_in: Some(&["portico-server", "portico"]),
+        only_in: Some(&["portico-server", "portico-ui", "portico"]),
         never_in: &[],
-        rule: "tower is used only in portico-server and the portico binary",
+        rule: "tower is used only in portico-server, portico-ui and the portico binary",
     },
     ExternalRule {
         family: "tower-http",
-        only_in: Some(&["portico-server", "portico"]),
+        only_in: Some(&["portico-server", "portico-ui", "portico"]),
         never_in: &[],
-        rule: "tower-http is used only in portico-server and the portico binary",
+        rule: "tower-http is used only in portico-server, portico-ui and the portico binary",
     },
     ExternalRule {
         family: "reqwest",

@@ -213,7 +213,16 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
             _ = failed_rx.changed() => {}
         }
     };
-    axum::serve(listener, app(state))
+    // The web UI answers every path the API does not (`/`, `/catalog`, …, `/static`).
+    let ui = portico_ui::Ui::new(
+        Arc::clone(&engine),
+        portico_ui::UiConfig {
+            title: options.title.clone(),
+            readonly: options.readonly,
+        },
+    );
+    let routes = app(state).merge(portico_ui::router(ui));
+    axum::serve(listener, routes)
         .with_graceful_shutdown(stop)
         .await
         .context("the HTTP server failed")?;

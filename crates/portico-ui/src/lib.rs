@@ -1,0 +1,107 @@
+//! Portico's web UI: server-rendered HTML pages over the engines — home, catalog table, entity
+//! pages (with API docs, dependencies graph and YAML), group and user pages, the APIs explorer,
+//! register/unregister, search — with htmx for partial updates and assets embedded in the binary.
+//!
+//! Pages read the engine's read model directly (no HTTP loop-back). Templates are minijinja files
+//! under `templates/` with HTML auto-escaping; every page extends `layout.html`, whose sidebar is
+//! built from [`nav::NAV`]. To add a page: a handler in `pages/`, a route in [`router`], a template
+//! extending `layout.html`, and (if it belongs in the sidebar) a [`nav::NavEntry`].
+
+mod assets;
+pub mod entity_view;
+mod graph;
+mod markdown;
+pub mod nav;
+mod pages;
+mod params;
+mod render;
+mod yaml;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use portico_catalog::engine::Engine;
+use portico_store::CatalogStore;
+
+pub use render::{Html, UiError};
+
+/// What the UI shows and allows, from the configuration.
+#[derive(Debug, Clone)]
+pub struct UiConfig {
+    /// `app.title`, in the header and every page title.
+    pub title: String,
+    /// `catalog.readonly`: hide and refuse registering and unregistering.
+    pub readonly: bool,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        Self {
+            title: "Portico".to_owned(),
+            readonly: false,
+        }
+    }
+}
+
+/// What the UI handlers share.
+pub struct Ui<S: CatalogStore> {
+    /// The catalog engine.
+    pub engine: Arc<Engine<S>>,
+    /// Title and flags.
+    pub config: UiConfig,
+    templates: render::Templates,
+}
+
+impl<S: CatalogStore> std::fmt::Debug for Ui<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ui")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: CatalogStore> Ui<S> {
+    /// The UI over `engine`.
+    pub fn new(engine: Arc<Engine<S>>, config: UiConfig) -> Self {
+        Self {
+            engine,
+            config,
+            templates: render::Templates::new(),
+        }
+    }
+}
+
+/// The UI routes, to be merged at the root of the server (the API keeps `/api/*`).
+pub fn router<S: CatalogStore>(ui: Ui<S>) -> Router {
+    let ui = Arc::new(ui);
+    Router::new()
+        .route("/", get(pages::home::page::<S>))
+        .route("/catalog", get(pages::catalog::catalog_page::<S>))
+        .route("/api-docs", get(pages::catalog::api_docs_page::<S>))
+        .route(
+            "/catalog/{namespace}/{kind}/{name}",
+            get(pages::entity::page::<S>),
+        )
+        .route(
+            "/catalog/{namespace}/{kind}/{name}/definition",
+            get(pages::entity::definition::<S>),
+        )
+        .route(
+            "/catalog/{namespace}/{kind}/{name}/unregister",
+            get(pages::import::confirm_unregister::<S>).post(pages::import::unregister::<S>),
+        )
+        .route("/catalog-import", get(pages::import::form::<S>))
+        .route("/catalog-import/analyze", post(pages::import::analyze::<S>))
+        .route(
+            "/catalog-import/register",
+            post(pages::import::register::<S>),
+        )
+        .route("/search", get(pages::search::page::<S>))
+        .route("/docs", get(pages::placeholder::docs::<S>))
+        .route("/create", get(pages::placeholder::create::<S>))
+        .route("/settings", get(pages::placeholder::settings::<S>))
+        .route("/static/{*path}", get(assets::serve))
+        .fallback(pages::not_found::<S>)
+        .with_state(ui)
+}

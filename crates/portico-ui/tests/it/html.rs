@@ -1,0 +1,273 @@
+//! The HTML handlers over HTTP: the layout, escaping and Markdown, filters in the URL, htmx
+//! fragments, paging, entity tabs, error pages, register and unregister.
+
+use crate::{encode, start};
+
+/// The names in the catalog table of a page, in order.
+fn table_names(html: &str) -> Vec<String> {
+    html.split(r#"<td class="name-cell">"#)
+        .skip(1)
+        .filter_map(|cell| {
+            let start = cell.find("class=\"entity-link\">")? + "class=\"entity-link\">".len();
+            let end = cell[start..].find("</a>")?;
+            Some(cell[start..start + end].to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn home_shows_kinds_and_the_shell() {
+    let ui = start(false).await;
+    let (status, html) = ui.get("/").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<title>Home · Test Portal</title>"), "{html}");
+    for label in [
+        "Home", "Catalog", "APIs", "Docs", "Create", "Search", "Settings",
+    ] {
+        assert!(
+            html.contains(&format!("<span>{label}</span>")),
+            "sidebar lacks {label}"
+        );
+    }
+    assert!(html.contains("Guest"));
+    assert!(html.contains(r#"aria-current="page""#));
+    // Counts per kind link to the catalog filtered by kind.
+    assert!(
+        html.contains(r#"href="&#x2f;catalog?kind=component""#),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn catalog_filters_live_in_the_url() {
+    let ui = start(false).await;
+    let (status, all) = ui.get("/catalog").await;
+    assert_eq!(status, 200);
+    let names = table_names(&all);
+    assert!(names.contains(&"artist-lookup".to_owned()), "{names:?}");
+    assert!(names.contains(&"playback-order".to_owned()), "{names:?}");
+
+    let (_, production) = ui.get("/catalog?kind=component&lifecycle=production").await;
+    let names = table_names(&production);
+    assert!(names.contains(&"playback-order".to_owned()), "{names:?}");
+    assert!(!names.contains(&"artist-lookup".to_owned()), "{names:?}");
+    // The facet shows the checked value and the other value's count.
+    assert!(
+        production.contains(r#"value="production" checked"#),
+        "{production}"
+    );
+    assert!(production.contains("Lifecycle: production"));
+
+    let (_, text) = ui.get("/catalog?kind=component&q=wayback").await;
+    let names = table_names(&text);
+    assert!(
+        !names.is_empty() && names.iter().all(|n| n.contains("wayback")),
+        "{names:?}"
+    );
+
+    // Sorting by name descending reverses the order.
+    let (_, asc) = ui.get("/catalog?kind=component").await;
+    let (_, desc) = ui.get("/catalog?kind=component&sort=name&dir=desc").await;
+    let mut reversed = table_names(&asc);
+    reversed.reverse();
+    assert_eq!(table_names(&desc), reversed);
+
+    // Paging: two per page, the second page starts where the first ended.
+    let (_, first) = ui.get("/catalog?kind=component&limit=2").await;
+    let (_, second) = ui.get("/catalog?kind=component&limit=2&page=2").await;
+    assert_eq!(table_names(&first), table_names(&asc)[..2]);
+    assert_eq!(table_names(&second), table_names(&asc)[2..4]);
+    assert!(second.contains(r#"rel="prev""#) && second.contains(r#"rel="next""#));
+}
+
+#[tokio::test]
+async fn htmx_gets_only_the_table_part() {
+    let ui = start(false).await;
+    let response = ui
+        .client
+        .get(ui.url("/catalog?kind=api"))
+        .header("HX-Request", "true")
+        .header("HX-Target", "catalog-view")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.trim_start().starts_with(r#"<div id="catalog-view""#),
+        "{html}"
+    );
+    assert!(!html.contains("<html"));
+    assert!(table_names(&html).contains(&"petstore".to_owned()));
+}
+
+#[tokio::test]
+async fn markup_in_entities_is_escaped_and_markdown_sanitized() {
+    let ui = start(false).await;
+    let (status, html) = ui.get("/catalog/default/component/hostile").await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("<script>alert"), "raw script in page");
+    assert!(!html.contains("onerror"), "event handler survived");
+    assert!(
+        html.contains("&lt;script&gt;alert("),
+        "title not escaped: {html}"
+    );
+    assert!(
+        html.contains("<strong>Bold</strong>"),
+        "Markdown not rendered"
+    );
+    assert!(!html.contains(r#"href="javascript:"#), "javascript: link");
+    let (_, table) = ui.get("/catalog?kind=component&q=hostile").await;
+    assert!(!table.contains("<script>alert"));
+}
+
+#[tokio::test]
+async fn entity_tabs_definition_and_graph() {
+    let ui = start(false).await;
+    let (status, overview) = ui.get("/catalog/default/component/artist-lookup").await;
+    assert_eq!(status, 200);
+    assert!(overview.contains("Owned by"), "relations missing");
+    assert!(overview.contains(r#"href="&#x2f;catalog&#x2f;default&#x2f;group&#x2f;team-a""#));
+
+    let (_, yaml) = ui
+        .get("/catalog/default/component/artist-lookup?tab=yaml")
+        .await;
+    assert!(
+        yaml.contains("apiVersion: backstage.io&#x2f;v1alpha1"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("data-copy=\"#entity-yaml\""));
+
+    let (_, api) = ui.get("/catalog/default/api/petstore?tab=api").await;
+    assert!(api.contains("<rapi-doc"), "{api}");
+    let (status, definition) = ui.get("/catalog/default/api/petstore/definition").await;
+    assert_eq!(status, 200);
+    assert!(definition.contains("openapi"), "{definition}");
+
+    let (_, graph) = ui
+        .get("/catalog/default/component/artist-lookup?tab=dependencies&hops=2")
+        .await;
+    assert!(graph.contains("<svg class=\"graph\""));
+    assert!(
+        graph.contains(r#"href="/catalog/default/resource/artists-db""#),
+        "{graph}"
+    );
+
+    let (status, _) = ui
+        .get("/catalog/default/component/artist-lookup?tab=api")
+        .await;
+    assert_eq!(status, 404, "a component has no API tab");
+}
+
+#[tokio::test]
+async fn groups_list_members_and_what_they_own() {
+    let ui = start(false).await;
+    let (status, html) = ui.get("/catalog/default/group/team-a").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Members"));
+    assert!(html.contains("Owned by this group and its child groups"));
+    assert!(html.contains("artist-lookup"));
+}
+
+#[tokio::test]
+async fn unknown_pages_are_404_in_the_layout() {
+    let ui = start(false).await;
+    let (status, html) = ui.get("/catalog/default/component/does-not-exist").await;
+    assert_eq!(status, 404);
+    assert!(
+        html.contains("No entity component:default&#x2f;does-not-exist"),
+        "{html}"
+    );
+    assert!(html.contains("<nav class=\"sidebar\""));
+    let (status, html) = ui.get("/no/such/page").await;
+    assert_eq!(status, 404);
+    assert!(
+        html.contains("There is no page at &#x2f;no&#x2f;such&#x2f;page."),
+        "{html}"
+    );
+    let (status, _) = ui.get("/static/nope.css").await;
+    assert_eq!(status, 404);
+    let response = ui
+        .client
+        .get(ui.url("/static/app.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/css");
+}
+
+#[tokio::test]
+async fn register_previews_then_registers_and_unregister_confirms() {
+    let ui = start(false).await;
+    // Invalid file: every problem is listed next to the field.
+    let bad = ui.files.join("bad.yaml");
+    std::fs::write(&bad, "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: \"bad name!\"\nspec: {}\n").unwrap();
+    let (status, html) = ui
+        .post_form(
+            "/catalog-import/analyze",
+            &format!("target={}", encode(bad.to_str().unwrap())),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(html.contains(r#"aria-invalid="true""#), "{html}");
+    assert!(html.contains("bad name!"), "{html}");
+
+    let (status, html) = ui.post_form("/catalog-import/analyze", "target=").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("Enter the URL or the path"));
+
+    // A good file: preview, nothing stored yet.
+    let good = ui.files.join("good.yaml");
+    std::fs::write(&good, "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: brand-new\n  description: Fresh\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n").unwrap();
+    let target = format!("target={}", encode(good.to_str().unwrap()));
+    let (status, html) = ui.post_form("/catalog-import/analyze", &target).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("brand-new") && html.contains("id=\"import-register\""),
+        "{html}"
+    );
+    assert_eq!(ui.get("/catalog/default/component/brand-new").await.0, 404);
+
+    let (status, html) = ui.post_form("/catalog-import/register", &target).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("href=\"&#x2f;catalog&#x2f;default&#x2f;component&#x2f;brand-new\""),
+        "{html}"
+    );
+    assert_eq!(ui.get("/catalog/default/component/brand-new").await.0, 200);
+
+    // Unregister: the confirmation lists what goes, then it is gone.
+    let (status, html) = ui
+        .get("/catalog/default/component/brand-new/unregister")
+        .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("brand-new"));
+    let id = html
+        .split(r#"name="location_id" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    let (status, html) = ui
+        .post_form(
+            "/catalog/default/component/brand-new/unregister",
+            &format!("location_id={id}"),
+        )
+        .await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("component:default&#x2f;brand-new"), "{html}");
+    assert_eq!(ui.get("/catalog/default/component/brand-new").await.0, 404);
+}
+
+#[tokio::test]
+async fn readonly_refuses_registering() {
+    let ui = start(true).await;
+    let (status, html) = ui
+        .post_form("/catalog-import/analyze", "target=/tmp/x.yaml")
+        .await;
+    assert_eq!(status, 400);
+    assert!(html.contains("read-only"), "{html}");
+    let (_, page) = ui.get("/catalog/default/component/artist-lookup").await;
+    assert!(!page.contains("Unregister"));
+}

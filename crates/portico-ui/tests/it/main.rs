@@ -1,0 +1,141 @@
+//! Tests of the web UI against a real listener on 127.0.0.1:0 over an engine on a real SQLite
+//! file, loaded with Backstage's example catalog: fast HTML tests of the handlers (`html`) and
+//! browser tests in real headless Chromium through WebDriver (`browser`).
+
+// Test code: a failed unwrap is a failed test with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+mod browser;
+mod html;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use portico_catalog::LocalReader;
+use portico_catalog::engine::{CatalogSettings, Engine, system_clock};
+use portico_store::LocationOrigin;
+use portico_store_sql::SqlStore;
+use portico_ui::{Ui, UiConfig};
+
+/// A running UI; stops when dropped.
+#[derive(Debug)]
+pub struct Running {
+    pub base: String,
+    pub client: reqwest::Client,
+    /// A folder for files the test registers.
+    pub files: PathBuf,
+    _dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/backstage-examples")
+}
+
+/// A component whose title and description try to inject markup.
+pub const HOSTILE: &str = r#"apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: hostile
+  title: "<script>alert('title')</script>Hostile"
+  description: "**Bold** text <script>alert('desc')</script> <img src=x onerror=alert(1)>"
+  links:
+    - url: "javascript:alert(1)"
+      title: Bad link
+spec:
+  type: service
+  lifecycle: experimental
+  owner: team-a
+"#;
+
+/// Starts the UI with the example catalog (and [`HOSTILE`]) registered.
+pub async fn start(readonly: bool) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    std::fs::write(files.join("hostile.yaml"), HOSTILE).unwrap();
+    let store = SqlStore::open_sqlite(&dir.path().join("portico.db"))
+        .await
+        .unwrap();
+    let engine = Engine::open(
+        Arc::new(store),
+        Arc::new(LocalReader),
+        CatalogSettings::default(),
+        system_clock(),
+    )
+    .await
+    .unwrap();
+    for file in [
+        examples().join("all.yaml"),
+        examples().join("acme-corp.yaml"),
+        files.join("hostile.yaml"),
+    ] {
+        engine
+            .register_location("file", file.to_str().unwrap(), LocationOrigin::Config)
+            .await
+            .unwrap();
+    }
+    let ui = Ui::new(
+        Arc::new(engine),
+        UiConfig {
+            title: "Test Portal".to_owned(),
+            readonly,
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        axum::serve(listener, portico_ui::router(ui))
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+    });
+    Running {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+        files,
+        _dir: dir,
+        shutdown: Some(tx),
+    }
+}
+
+impl Running {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Status and body of a GET.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = self.client.get(self.url(path)).send().await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// Status and body of a form POST.
+    pub async fn post_form(&self, path: &str, body: &str) -> (u16, String) {
+        let response = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+}
+
+/// `value` form-encoded.
+pub fn encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
