@@ -59,18 +59,6 @@ fn stored_from_row(row: &AnyRow) -> StoreResult<StoredEntity> {
     })
 }
 
-/// Rows per `IN (…)` list and per multi-row insert: well under SQLite's and PostgreSQL's
-/// parameter limits, large enough to make round trips rare.
-const IN_CHUNK: usize = 120;
-
-/// `$start, $start+1, …` for `count` parameters.
-fn params(start: usize, count: usize) -> String {
-    (start..start + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// Rows per statement when a batch travels as one JSON parameter.
 const JSON_BATCH: usize = 1_000;
 
@@ -147,17 +135,17 @@ struct ExistingEntity {
 
 async fn existing_entities(
     tx: &mut Tx,
+    dialect: Dialect,
     refs: &[String],
 ) -> StoreResult<std::collections::HashMap<String, ExistingEntity>> {
     let mut found = std::collections::HashMap::new();
-    for chunk in refs.chunks(IN_CHUNK) {
-        let mut query = sqlx::query(AssertSqlSafe(format!(
-            "SELECT entity_ref, source_key, orphan, input_hash, errors FROM entities WHERE entity_ref IN ({})",
-            params(1, chunk.len())
-        )));
-        for entity_ref in chunk {
-            query = query.bind(entity_ref);
-        }
+    let sql = format!(
+        "SELECT entity_ref, source_key, orphan, input_hash, errors FROM entities WHERE entity_ref IN {}",
+        json_list(dialect)
+    );
+    for chunk in refs.chunks(JSON_BATCH) {
+        let query = sqlx::query(AssertSqlSafe(sql.clone()))
+            .bind(serde_json::to_string(chunk).map_err(batch_error)?);
         for row in query.fetch_all(&mut **tx).await.map_err(database_error)? {
             found.insert(
                 row.try_get("entity_ref").map_err(database_error)?,
@@ -503,7 +491,7 @@ async fn apply_in(
         .iter()
         .map(|e| e.entity_ref.clone())
         .collect();
-    let existing = existing_entities(tx, &refs).await?;
+    let existing = existing_entities(tx, dialect, &refs).await?;
     let mut inserted: Vec<&EntityInput> = Vec::new();
     let mut rewritten: Vec<&EntityInput> = Vec::new();
     for entity in &update.entities {
@@ -561,25 +549,24 @@ async fn apply_in(
     }
     // Relations of rewritten entities are replaced; the old other ends need stitching too.
     let rewritten_refs: Vec<String> = rewritten.iter().map(|e| e.entity_ref.clone()).collect();
-    for chunk in rewritten_refs.chunks(IN_CHUNK) {
-        let list = params(1, chunk.len());
-        let mut query = sqlx::query(AssertSqlSafe(format!(
-            "SELECT source_ref, target_ref FROM relations WHERE originating_ref IN ({list})"
-        )));
-        for entity_ref in chunk {
-            query = query.bind(entity_ref);
-        }
+    let list = json_list(dialect);
+    for chunk in rewritten_refs.chunks(JSON_BATCH) {
+        let refs = serde_json::to_string(chunk).map_err(batch_error)?;
+        let query = sqlx::query(AssertSqlSafe(format!(
+            "SELECT source_ref, target_ref FROM relations WHERE originating_ref IN {list}"
+        )))
+        .bind(&refs);
         for row in query.fetch_all(&mut **tx).await.map_err(database_error)? {
             affected.insert(row.try_get("source_ref").map_err(database_error)?);
             affected.insert(row.try_get("target_ref").map_err(database_error)?);
         }
-        let mut delete = sqlx::query(AssertSqlSafe(format!(
-            "DELETE FROM relations WHERE originating_ref IN ({list})"
-        )));
-        for entity_ref in chunk {
-            delete = delete.bind(entity_ref);
-        }
-        delete.execute(&mut **tx).await.map_err(database_error)?;
+        sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM relations WHERE originating_ref IN {list}"
+        )))
+        .bind(&refs)
+        .execute(&mut **tx)
+        .await
+        .map_err(database_error)?;
     }
     insert_entities(tx, dialect, &inserted, &update.key, &source.location_id).await?;
     let relations: Vec<(&str, &portico_store::RelationRow)> = inserted
@@ -912,14 +899,13 @@ impl CatalogStore for SqlStore {
             std::collections::HashMap::new();
         let mut named_errors: std::collections::HashMap<String, Vec<ErrorItem>> =
             std::collections::HashMap::new();
-        for chunk in refs.chunks(IN_CHUNK) {
-            let list = params(1, chunk.len());
-            let mut query = sqlx::query(AssertSqlSafe(format!(
-                "SELECT source_ref, type, target_ref FROM relations WHERE source_ref IN ({list})"
-            )));
-            for entity_ref in chunk {
-                query = query.bind(entity_ref);
-            }
+        let list = json_list(self.dialect);
+        for chunk in refs.chunks(JSON_BATCH) {
+            let chunk_refs = serde_json::to_string(chunk).map_err(batch_error)?;
+            let query = sqlx::query(AssertSqlSafe(format!(
+                "SELECT source_ref, type, target_ref FROM relations WHERE source_ref IN {list}"
+            )))
+            .bind(&chunk_refs);
             for row in query.fetch_all(&mut *tx).await.map_err(database_error)? {
                 relations_by_ref
                     .entry(row.try_get("source_ref").map_err(database_error)?)
@@ -930,12 +916,10 @@ impl CatalogStore for SqlStore {
                     ));
             }
             // Problems of the files an entity (a Location) points at show on it.
-            let mut query = sqlx::query(AssertSqlSafe(format!(
-                "SELECT named_by, errors FROM sources WHERE named_by IN ({list}) ORDER BY source_key"
-            )));
-            for entity_ref in chunk {
-                query = query.bind(entity_ref);
-            }
+            let query = sqlx::query(AssertSqlSafe(format!(
+                "SELECT named_by, errors FROM sources WHERE named_by IN {list} ORDER BY source_key"
+            )))
+            .bind(&chunk_refs);
             for row in query.fetch_all(&mut *tx).await.map_err(database_error)? {
                 let errors =
                     parse_errors(&row.try_get::<String, _>("errors").map_err(database_error)?)?;
@@ -1063,18 +1047,16 @@ impl CatalogStore for SqlStore {
             .map(|(entity, ticket)| (entity.entity_ref.as_str(), *ticket))
             .chain(unchanged.iter().map(|(r, ticket)| (r.as_str(), *ticket)))
             .collect();
-        for chunk in done.chunks(IN_CHUNK / 2) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(${}, CAST(${} AS BIGINT))", 1 + i * 2, 2 + i * 2))
-                .collect();
-            let mut query = sqlx::query(AssertSqlSafe(format!(
-                "DELETE FROM stitch_queue WHERE (entity_ref, ticket) IN (VALUES {})",
-                rows.join(", ")
-            )));
-            for (entity_ref, ticket) in chunk {
-                query = query.bind(*entity_ref).bind(*ticket);
-            }
-            query.execute(&mut *tx).await.map_err(database_error)?;
+        let dequeue = format!(
+            "DELETE FROM stitch_queue WHERE (entity_ref, ticket) IN ({})",
+            json_rows_select(self.dialect, &[JsonColumn::Text, JsonColumn::Integer])
+        );
+        for chunk in done.chunks(JSON_BATCH) {
+            sqlx::query(AssertSqlSafe(dequeue.clone()))
+                .bind(serde_json::to_string(chunk).map_err(batch_error)?)
+                .execute(&mut *tx)
+                .await
+                .map_err(database_error)?;
         }
         let stitched: Vec<StoredEntity> = changed.into_iter().map(|(entity, _)| entity).collect();
         tx.commit().await.map_err(database_error)?;
