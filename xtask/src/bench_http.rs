@@ -12,7 +12,9 @@
 //! 4. reads the server's memory from `/proc/<pid>/status` (`VmRSS` idle, `VmHWM` under load,
 //!    after resetting it through `/proc/<pid>/clear_refs`) and its CPU time from
 //!    `/proc/<pid>/stat`;
-//! 5. stops it with SIGTERM and checks that it exits 0 within a few seconds.
+//! 5. stops it with SIGTERM and checks that it exits 0 within a few seconds;
+//! 6. starts it once more without its read-model snapshot (`data/catalog.snapshot`), so that the
+//!    read model is rebuilt from the database: time to the first by-name `200` again.
 //!
 //! The load generator runs in this process, on the same cores as the server: a debug build of
 //! it would steal far more CPU than the server uses, so a debug `cargo xtask` re-runs itself
@@ -150,6 +152,8 @@ struct SizeResult {
     cold_listening: Duration,
     cold_first_200: Duration,
     cold_hwm_kib: Option<u64>,
+    /// Start on the populated database without the snapshot: spawn → first by-name 200.
+    rebuild_first_200: Duration,
     idle_rss_kib: Option<u64>,
     load_hwm_kib: Option<u64>,
     /// `false` when `clear_refs` could not reset `VmHWM` (it then includes the cold start).
@@ -436,6 +440,29 @@ fn bench_size(
     drop(client);
     eprintln!("bench-http:   stopped: {}", stop.describe());
     server_log_problems.extend(server.problems());
+
+    eprintln!("bench-http: {size} entities: cold start without the read-model snapshot");
+    std::fs::remove_file(dir.path().join("data").join("catalog.snapshot"))
+        .context("the server wrote no read-model snapshot")?;
+    let mut server = Server::spawn(binary, &config, &dir.path().join("server-3.log"))?;
+    server.wait_listening(start_timeout)?;
+    let rebuild_first_200 = runtime.block_on(first_ok(
+        &ready_client,
+        &format!("{}{known}", server.base),
+        server.spawned,
+        start_timeout,
+    ))?;
+    eprintln!(
+        "bench-http:   first by-name 200 after {:.2} s (read model rebuilt)",
+        rebuild_first_200.as_secs_f64()
+    );
+    server.stop()?;
+    server_log_problems.extend(
+        server
+            .problems()
+            .into_iter()
+            .filter(|line| !line.contains("snapshot")),
+    );
     Ok(SizeResult {
         entities: size,
         components: names.len(),
@@ -445,6 +472,7 @@ fn bench_size(
         cold_listening,
         cold_first_200,
         cold_hwm_kib,
+        rebuild_first_200,
         idle_rss_kib,
         load_hwm_kib,
         hwm_reset,
@@ -1033,11 +1061,11 @@ fn report(results: &[SizeResult], options: &Options) -> anyhow::Result<()> {
     writeln!(out)?;
     writeln!(
         out,
-        "| Entities | Components | First start (register all) → ready, s | Its peak RSS | Cold start → listening, s | → first by-name 200, s | Cold start peak RSS | Idle RSS | Peak RSS under load | RSS after load | SIGTERM after first start | SIGTERM after load |"
+        "| Entities | Components | First start (register all) → ready, s | Its peak RSS | Cold start → listening, s | → first by-name 200, s | → first 200 without snapshot (rebuild), s | Cold start peak RSS | Idle RSS | Peak RSS under load | RSS after load | SIGTERM after first start | SIGTERM after load |"
     )?;
     writeln!(
         out,
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
     )?;
     for size in results {
         let load_peak = if size.hwm_reset {
@@ -1047,13 +1075,14 @@ fn report(results: &[SizeResult], options: &Options) -> anyhow::Result<()> {
         };
         writeln!(
             out,
-            "| {} | {} | {:.2} | {} | {:.2} | {:.2} | {} | {} | {load_peak} | {} | {} | {} |",
+            "| {} | {} | {:.2} | {} | {:.2} | {:.2} | {:.2} | {} | {} | {load_peak} | {} | {} | {} |",
             size.entities,
             thousands(size.components as u64),
             size.first_start.as_secs_f64(),
             fmt_mib(size.first_start_hwm_kib),
             size.cold_listening.as_secs_f64(),
             size.cold_first_200.as_secs_f64(),
+            size.rebuild_first_200.as_secs_f64(),
             fmt_mib(size.cold_hwm_kib),
             fmt_mib(size.idle_rss_kib),
             fmt_mib(size.after_load_rss_kib),

@@ -59,39 +59,68 @@ fn stored_from_row(row: &AnyRow) -> StoreResult<StoredEntity> {
     })
 }
 
-/// Rows per `IN (…)` list and per multi-row insert: well under SQLite's and PostgreSQL's
-/// parameter limits, large enough to make round trips rare.
-const IN_CHUNK: usize = 120;
+/// Rows per statement when a batch travels as one JSON parameter.
+const JSON_BATCH: usize = 1_000;
 
-/// `$start, $start+1, …` for `count` parameters.
-fn params(start: usize, count: usize) -> String {
-    (start..start + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// A column of a JSON batch: its position in each row array and whether it is an integer.
+#[derive(Clone, Copy)]
+enum JsonColumn {
+    Text,
+    Integer,
 }
 
-/// `($1, …, $c), ($c+1, …), …` for `count` rows of `columns` parameters.
-fn values_rows(count: usize, columns: usize) -> String {
-    (0..count)
-        .map(|i| format!("({})", params(1 + i * columns, columns)))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// `SELECT <columns> FROM <rows of the JSON array $1>`: each row is a JSON array whose items
+/// are the columns, in order. One parameter however many rows, so a batch is one statement
+/// with one constant text (prepared once) instead of one per chunk of a few dozen rows — on
+/// PostgreSQL each statement is a round trip.
+fn json_rows_select(dialect: Dialect, columns: &[JsonColumn]) -> String {
+    let items: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| match (dialect, column) {
+            (Dialect::Postgres, JsonColumn::Text) => format!("r->>{i}"),
+            (Dialect::Postgres, JsonColumn::Integer) => format!("CAST(r->>{i} AS BIGINT)"),
+            (Dialect::Sqlite, _) => format!("value->>{i}"),
+        })
+        .collect();
+    let from = match dialect {
+        Dialect::Postgres => "json_array_elements(CAST($1 AS JSON)) AS batch(r)",
+        Dialect::Sqlite => "json_each($1)",
+    };
+    // `WHERE true` lets SQLite parse an `ON CONFLICT` after the `SELECT`.
+    format!("SELECT {} FROM {from} WHERE true", items.join(", "))
+}
+
+/// `(SELECT <each string of the JSON array $1>)`, for `IN`.
+fn json_list(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => "(SELECT json_array_elements_text(CAST($1 AS JSON)))",
+        Dialect::Sqlite => "(SELECT value FROM json_each($1))",
+    }
+}
+
+fn batch_error(err: serde_json::Error) -> StoreError {
+    StoreError::Database(format!("cannot encode a batch: {err}"))
 }
 
 /// Marks entities for stitching (refs that do not exist are ignored).
-async fn mark_for_stitch(tx: &mut Tx, refs: &BTreeSet<String>) -> StoreResult<()> {
+async fn mark_for_stitch(
+    tx: &mut Tx,
+    dialect: Dialect,
+    refs: &BTreeSet<String>,
+) -> StoreResult<()> {
     let refs: Vec<&String> = refs.iter().collect();
-    for chunk in refs.chunks(IN_CHUNK) {
-        let mut query = sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO stitch_queue (entity_ref, ticket) SELECT entity_ref, 1 FROM entities WHERE entity_ref IN ({}) \
-             ON CONFLICT (entity_ref) DO UPDATE SET ticket = stitch_queue.ticket + 1",
-            params(1, chunk.len())
-        )));
-        for entity_ref in chunk {
-            query = query.bind(*entity_ref);
-        }
-        query.execute(&mut **tx).await.map_err(database_error)?;
+    let sql = format!(
+        "INSERT INTO stitch_queue (entity_ref, ticket) SELECT entity_ref, 1 FROM entities WHERE entity_ref IN {} \
+         ON CONFLICT (entity_ref) DO UPDATE SET ticket = stitch_queue.ticket + 1",
+        json_list(dialect)
+    );
+    for chunk in refs.chunks(JSON_BATCH) {
+        sqlx::query(AssertSqlSafe(sql.clone()))
+            .bind(serde_json::to_string(chunk).map_err(batch_error)?)
+            .execute(&mut **tx)
+            .await
+            .map_err(database_error)?;
     }
     Ok(())
 }
@@ -106,17 +135,17 @@ struct ExistingEntity {
 
 async fn existing_entities(
     tx: &mut Tx,
+    dialect: Dialect,
     refs: &[String],
 ) -> StoreResult<std::collections::HashMap<String, ExistingEntity>> {
     let mut found = std::collections::HashMap::new();
-    for chunk in refs.chunks(IN_CHUNK) {
-        let mut query = sqlx::query(AssertSqlSafe(format!(
-            "SELECT entity_ref, source_key, orphan, input_hash, errors FROM entities WHERE entity_ref IN ({})",
-            params(1, chunk.len())
-        )));
-        for entity_ref in chunk {
-            query = query.bind(entity_ref);
-        }
+    let sql = format!(
+        "SELECT entity_ref, source_key, orphan, input_hash, errors FROM entities WHERE entity_ref IN {}",
+        json_list(dialect)
+    );
+    for chunk in refs.chunks(JSON_BATCH) {
+        let query = sqlx::query(AssertSqlSafe(sql.clone()))
+            .bind(serde_json::to_string(chunk).map_err(batch_error)?);
         for row in query.fetch_all(&mut **tx).await.map_err(database_error)? {
             found.insert(
                 row.try_get("entity_ref").map_err(database_error)?,
@@ -134,50 +163,66 @@ async fn existing_entities(
 
 async fn insert_entities(
     tx: &mut Tx,
+    dialect: Dialect,
     entities: &[&EntityInput],
     source_key: &str,
     location_id: &str,
 ) -> StoreResult<()> {
-    const COLUMNS: usize = 6;
-    for chunk in entities.chunks(IN_CHUNK / COLUMNS) {
-        let rows = values_rows(chunk.len(), COLUMNS);
-        let mut query = sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO entities (entity_ref, uid, source_key, location_id, input_hash, entity_json) VALUES {}",
-            rows
-        )));
-        for entity in chunk {
-            query = query
-                .bind(&entity.entity_ref)
-                .bind(uuid::Uuid::new_v4().to_string())
-                .bind(source_key)
-                .bind(location_id)
-                .bind(&entity.input_hash)
-                .bind(&entity.entity_json);
+    let sql = format!(
+        "INSERT INTO entities (entity_ref, uid, source_key, location_id, input_hash, entity_json) {}",
+        json_rows_select(dialect, &[JsonColumn::Text; 6])
+    );
+    for chunk in entities.chunks(JSON_BATCH) {
+        let uids: Vec<String> = chunk
+            .iter()
+            .map(|_| uuid::Uuid::new_v4().to_string())
+            .collect();
+        let mut rows: Vec<[&str; 6]> = Vec::with_capacity(chunk.len());
+        for (entity, uid) in chunk.iter().zip(&uids) {
+            rows.push([
+                &entity.entity_ref,
+                uid,
+                source_key,
+                location_id,
+                &entity.input_hash,
+                &entity.entity_json,
+            ]);
         }
-        query.execute(&mut **tx).await.map_err(database_error)?;
+        sqlx::query(AssertSqlSafe(sql.clone()))
+            .bind(serde_json::to_string(&rows).map_err(batch_error)?)
+            .execute(&mut **tx)
+            .await
+            .map_err(database_error)?;
     }
     Ok(())
 }
 
 async fn insert_relations(
     tx: &mut Tx,
+    dialect: Dialect,
     relations: &[(&str, &portico_store::RelationRow)],
 ) -> StoreResult<()> {
-    const COLUMNS: usize = 4;
-    for chunk in relations.chunks(IN_CHUNK / COLUMNS) {
-        let rows = values_rows(chunk.len(), COLUMNS);
-        let mut query = sqlx::query(AssertSqlSafe(format!(
-            "INSERT INTO relations (originating_ref, source_ref, type, target_ref) VALUES {}",
-            rows
-        )));
-        for (originating, relation) in chunk {
-            query = query
-                .bind(*originating)
-                .bind(&relation.source_ref)
-                .bind(&relation.relation_type)
-                .bind(&relation.target_ref);
-        }
-        query.execute(&mut **tx).await.map_err(database_error)?;
+    let sql = format!(
+        "INSERT INTO relations (originating_ref, source_ref, type, target_ref) {}",
+        json_rows_select(dialect, &[JsonColumn::Text; 4])
+    );
+    for chunk in relations.chunks(JSON_BATCH) {
+        let rows: Vec<[&str; 4]> = chunk
+            .iter()
+            .map(|(originating, relation)| {
+                [
+                    *originating,
+                    relation.source_ref.as_str(),
+                    relation.relation_type.as_str(),
+                    relation.target_ref.as_str(),
+                ]
+            })
+            .collect();
+        sqlx::query(AssertSqlSafe(sql.clone()))
+            .bind(serde_json::to_string(&rows).map_err(batch_error)?)
+            .execute(&mut **tx)
+            .await
+            .map_err(database_error)?;
     }
     Ok(())
 }
@@ -363,6 +408,7 @@ async fn is_ancestor(tx: &mut Tx, key: &str, candidate: &str) -> StoreResult<boo
 
 async fn apply_in(
     tx: &mut Tx,
+    dialect: Dialect,
     update: SourceUpdate,
     strategy: OrphanStrategy,
 ) -> StoreResult<ApplyOutcome> {
@@ -415,7 +461,7 @@ async fn apply_in(
         .await
         .map_err(database_error)?;
         outcome.changed = source.errors != update.read_errors;
-        mark_for_stitch(tx, &affected).await?;
+        mark_for_stitch(tx, dialect, &affected).await?;
         return Ok(outcome);
     }
 
@@ -445,7 +491,7 @@ async fn apply_in(
         .iter()
         .map(|e| e.entity_ref.clone())
         .collect();
-    let existing = existing_entities(tx, &refs).await?;
+    let existing = existing_entities(tx, dialect, &refs).await?;
     let mut inserted: Vec<&EntityInput> = Vec::new();
     let mut rewritten: Vec<&EntityInput> = Vec::new();
     for entity in &update.entities {
@@ -503,27 +549,26 @@ async fn apply_in(
     }
     // Relations of rewritten entities are replaced; the old other ends need stitching too.
     let rewritten_refs: Vec<String> = rewritten.iter().map(|e| e.entity_ref.clone()).collect();
-    for chunk in rewritten_refs.chunks(IN_CHUNK) {
-        let list = params(1, chunk.len());
-        let mut query = sqlx::query(AssertSqlSafe(format!(
-            "SELECT source_ref, target_ref FROM relations WHERE originating_ref IN ({list})"
-        )));
-        for entity_ref in chunk {
-            query = query.bind(entity_ref);
-        }
+    let list = json_list(dialect);
+    for chunk in rewritten_refs.chunks(JSON_BATCH) {
+        let refs = serde_json::to_string(chunk).map_err(batch_error)?;
+        let query = sqlx::query(AssertSqlSafe(format!(
+            "SELECT source_ref, target_ref FROM relations WHERE originating_ref IN {list}"
+        )))
+        .bind(&refs);
         for row in query.fetch_all(&mut **tx).await.map_err(database_error)? {
             affected.insert(row.try_get("source_ref").map_err(database_error)?);
             affected.insert(row.try_get("target_ref").map_err(database_error)?);
         }
-        let mut delete = sqlx::query(AssertSqlSafe(format!(
-            "DELETE FROM relations WHERE originating_ref IN ({list})"
-        )));
-        for entity_ref in chunk {
-            delete = delete.bind(entity_ref);
-        }
-        delete.execute(&mut **tx).await.map_err(database_error)?;
+        sqlx::query(AssertSqlSafe(format!(
+            "DELETE FROM relations WHERE originating_ref IN {list}"
+        )))
+        .bind(&refs)
+        .execute(&mut **tx)
+        .await
+        .map_err(database_error)?;
     }
-    insert_entities(tx, &inserted, &update.key, &source.location_id).await?;
+    insert_entities(tx, dialect, &inserted, &update.key, &source.location_id).await?;
     let relations: Vec<(&str, &portico_store::RelationRow)> = inserted
         .iter()
         .chain(rewritten.iter())
@@ -533,7 +578,7 @@ async fn apply_in(
         affected.insert(relation.source_ref.clone());
         affected.insert(relation.target_ref.clone());
     }
-    insert_relations(tx, &relations).await?;
+    insert_relations(tx, dialect, &relations).await?;
 
     for (entity_ref, errors) in &update.failed {
         let owned =
@@ -640,7 +685,7 @@ async fn apply_in(
     .execute(&mut **tx)
     .await
     .map_err(database_error)?;
-    mark_for_stitch(tx, &affected).await?;
+    mark_for_stitch(tx, dialect, &affected).await?;
     Ok(outcome)
 }
 
@@ -800,7 +845,7 @@ impl CatalogStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(database_error)?;
-        mark_for_stitch(&mut tx, &affected).await?;
+        mark_for_stitch(&mut tx, self.dialect, &affected).await?;
         tx.commit().await.map_err(database_error)?;
         Ok(removal)
     }
@@ -824,7 +869,7 @@ impl CatalogStore for SqlStore {
         strategy: OrphanStrategy,
     ) -> StoreResult<ApplyOutcome> {
         let mut tx = self.begin().await?;
-        let outcome = apply_in(&mut tx, update, strategy).await?;
+        let outcome = apply_in(&mut tx, self.dialect, update, strategy).await?;
         tx.commit().await.map_err(database_error)?;
         Ok(outcome)
     }
@@ -854,14 +899,13 @@ impl CatalogStore for SqlStore {
             std::collections::HashMap::new();
         let mut named_errors: std::collections::HashMap<String, Vec<ErrorItem>> =
             std::collections::HashMap::new();
-        for chunk in refs.chunks(IN_CHUNK) {
-            let list = params(1, chunk.len());
-            let mut query = sqlx::query(AssertSqlSafe(format!(
-                "SELECT source_ref, type, target_ref FROM relations WHERE source_ref IN ({list})"
-            )));
-            for entity_ref in chunk {
-                query = query.bind(entity_ref);
-            }
+        let list = json_list(self.dialect);
+        for chunk in refs.chunks(JSON_BATCH) {
+            let chunk_refs = serde_json::to_string(chunk).map_err(batch_error)?;
+            let query = sqlx::query(AssertSqlSafe(format!(
+                "SELECT source_ref, type, target_ref FROM relations WHERE source_ref IN {list}"
+            )))
+            .bind(&chunk_refs);
             for row in query.fetch_all(&mut *tx).await.map_err(database_error)? {
                 relations_by_ref
                     .entry(row.try_get("source_ref").map_err(database_error)?)
@@ -872,12 +916,10 @@ impl CatalogStore for SqlStore {
                     ));
             }
             // Problems of the files an entity (a Location) points at show on it.
-            let mut query = sqlx::query(AssertSqlSafe(format!(
-                "SELECT named_by, errors FROM sources WHERE named_by IN ({list}) ORDER BY source_key"
-            )));
-            for entity_ref in chunk {
-                query = query.bind(entity_ref);
-            }
+            let query = sqlx::query(AssertSqlSafe(format!(
+                "SELECT named_by, errors FROM sources WHERE named_by IN {list} ORDER BY source_key"
+            )))
+            .bind(&chunk_refs);
             for row in query.fetch_all(&mut *tx).await.map_err(database_error)? {
                 let errors =
                     parse_errors(&row.try_get::<String, _>("errors").map_err(database_error)?)?;
@@ -953,51 +995,68 @@ impl CatalogStore for SqlStore {
         } else {
             next_change(&mut tx).await?
         };
-        for chunk in changed.chunks(IN_CHUNK / 6) {
-            let rows = values_rows(chunk.len(), 6);
-            let mut query = sqlx::query(AssertSqlSafe(format!(
-                "INSERT INTO final_entities (entity_ref, uid, final_json, etag, change_seq, changed_by) VALUES {} \
-                 ON CONFLICT (entity_ref) DO UPDATE SET uid = excluded.uid, final_json = excluded.final_json, etag = excluded.etag, \
-                 change_seq = excluded.change_seq, changed_by = excluded.changed_by",
-                rows
-            )));
-            for (entity, _) in chunk {
-                query = query
-                    .bind(&entity.entity_ref)
-                    .bind(&entity.uid)
-                    .bind(&entity.final_json)
-                    .bind(&entity.etag)
-                    .bind(seq)
-                    .bind(&*self.writer);
-            }
-            query.execute(&mut *tx).await.map_err(database_error)?;
-            // An entity written again is no longer deleted.
-            let mut query = sqlx::query(AssertSqlSafe(format!(
-                "DELETE FROM final_entity_tombstones WHERE entity_ref IN ({})",
-                params(1, chunk.len())
-            )));
-            for (entity, _) in chunk {
-                query = query.bind(&entity.entity_ref);
-            }
-            query.execute(&mut *tx).await.map_err(database_error)?;
+        let upsert = format!(
+            "INSERT INTO final_entities (entity_ref, uid, final_json, etag, change_seq, changed_by) {} \
+             ON CONFLICT (entity_ref) DO UPDATE SET uid = excluded.uid, final_json = excluded.final_json, etag = excluded.etag, \
+             change_seq = excluded.change_seq, changed_by = excluded.changed_by",
+            json_rows_select(
+                self.dialect,
+                &[
+                    JsonColumn::Text,
+                    JsonColumn::Text,
+                    JsonColumn::Text,
+                    JsonColumn::Text,
+                    JsonColumn::Integer,
+                    JsonColumn::Text,
+                ]
+            )
+        );
+        // An entity written again is no longer deleted.
+        let revive = format!(
+            "DELETE FROM final_entity_tombstones WHERE entity_ref IN {}",
+            json_list(self.dialect)
+        );
+        for chunk in changed.chunks(JSON_BATCH) {
+            let rows: Vec<(&str, &str, &str, &str, i64, &str)> = chunk
+                .iter()
+                .map(|(entity, _)| {
+                    (
+                        entity.entity_ref.as_str(),
+                        entity.uid.as_str(),
+                        entity.final_json.as_str(),
+                        entity.etag.as_str(),
+                        seq,
+                        &*self.writer,
+                    )
+                })
+                .collect();
+            sqlx::query(AssertSqlSafe(upsert.clone()))
+                .bind(serde_json::to_string(&rows).map_err(batch_error)?)
+                .execute(&mut *tx)
+                .await
+                .map_err(database_error)?;
+            let refs: Vec<&str> = chunk.iter().map(|(e, _)| e.entity_ref.as_str()).collect();
+            sqlx::query(AssertSqlSafe(revive.clone()))
+                .bind(serde_json::to_string(&refs).map_err(batch_error)?)
+                .execute(&mut *tx)
+                .await
+                .map_err(database_error)?;
         }
         let done: Vec<(&str, i64)> = changed
             .iter()
             .map(|(entity, ticket)| (entity.entity_ref.as_str(), *ticket))
             .chain(unchanged.iter().map(|(r, ticket)| (r.as_str(), *ticket)))
             .collect();
-        for chunk in done.chunks(IN_CHUNK / 2) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(${}, CAST(${} AS BIGINT))", 1 + i * 2, 2 + i * 2))
-                .collect();
-            let mut query = sqlx::query(AssertSqlSafe(format!(
-                "DELETE FROM stitch_queue WHERE (entity_ref, ticket) IN (VALUES {})",
-                rows.join(", ")
-            )));
-            for (entity_ref, ticket) in chunk {
-                query = query.bind(*entity_ref).bind(*ticket);
-            }
-            query.execute(&mut *tx).await.map_err(database_error)?;
+        let dequeue = format!(
+            "DELETE FROM stitch_queue WHERE (entity_ref, ticket) IN ({})",
+            json_rows_select(self.dialect, &[JsonColumn::Text, JsonColumn::Integer])
+        );
+        for chunk in done.chunks(JSON_BATCH) {
+            sqlx::query(AssertSqlSafe(dequeue.clone()))
+                .bind(serde_json::to_string(chunk).map_err(batch_error)?)
+                .execute(&mut *tx)
+                .await
+                .map_err(database_error)?;
         }
         let stitched: Vec<StoredEntity> = changed.into_iter().map(|(entity, _)| entity).collect();
         tx.commit().await.map_err(database_error)?;
@@ -1170,7 +1229,7 @@ impl CatalogStore for SqlStore {
         let entity_ref: String = row.try_get("entity_ref").map_err(database_error)?;
         let mut affected = BTreeSet::new();
         delete_entity_row(&mut tx, &entity_ref, &mut affected).await?;
-        mark_for_stitch(&mut tx, &affected).await?;
+        mark_for_stitch(&mut tx, self.dialect, &affected).await?;
         tx.commit().await.map_err(database_error)?;
         Ok(Some(Removal {
             removed: vec![entity_ref],
