@@ -15,15 +15,23 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "catalog: locations, sources, entities, relations",
-    sqlite: include_str!("../migrations/sqlite/0001_catalog.sql"),
-    postgres: include_str!("../migrations/postgres/0001_catalog.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "catalog: locations, sources, entities, relations",
+        sqlite: include_str!("../migrations/sqlite/0001_catalog.sql"),
+        postgres: include_str!("../migrations/postgres/0001_catalog.sql"),
+    },
+    Migration {
+        version: 3,
+        description: "scaffolder: tasks and task events",
+        sqlite: include_str!("../migrations/sqlite/0003_scaffolder.sql"),
+        postgres: include_str!("../migrations/postgres/0003_scaffolder.sql"),
+    },
+];
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Applies every migration the database has not seen yet.
 pub(crate) async fn run(pool: &AnyPool, dialect: Dialect) -> StoreResult<()> {
@@ -33,17 +41,27 @@ pub(crate) async fn run(pool: &AnyPool, dialect: Dialect) -> StoreResult<()> {
     .execute(pool)
     .await
     .map_err(database_error)?;
-    let applied: i64 = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM portico_schema")
-        .fetch_one(pool)
+    // Versions are numbered per feature (catalog 0002, scaffolder 0003, …), so a database may
+    // have a later one before an earlier one is known: every known migration that is not
+    // recorded is applied, in order, not only those above the highest.
+    let applied: Vec<i64> = sqlx::query("SELECT version FROM portico_schema")
+        .fetch_all(pool)
         .await
-        .and_then(|row| row.try_get::<i64, _>("v"))
+        .map_err(database_error)?
+        .iter()
+        .map(|row| row.try_get::<i64, _>("version"))
+        .collect::<Result<_, _>>()
         .map_err(database_error)?;
-    if applied > SCHEMA_VERSION {
+    let newest = applied.iter().copied().max().unwrap_or(0);
+    let unknown = applied
+        .iter()
+        .any(|version| MIGRATIONS.iter().all(|m| m.version != *version));
+    if newest > SCHEMA_VERSION || unknown {
         return Err(StoreError::SchemaTooNew(format!(
-            "the database has schema version {applied}, but this Portico knows versions up to {SCHEMA_VERSION}; it was written by a newer Portico — upgrade Portico or point it at another database"
+            "the database has schema version {newest}, but this Portico knows versions up to {SCHEMA_VERSION}; it was written by a newer Portico — upgrade Portico or point it at another database"
         )));
     }
-    for migration in MIGRATIONS.iter().filter(|m| m.version > applied) {
+    for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
         let sql = match dialect {
             Dialect::Sqlite => migration.sqlite,
             Dialect::Postgres => migration.postgres,
