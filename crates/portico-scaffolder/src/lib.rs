@@ -13,6 +13,7 @@ mod filters;
 pub mod params;
 pub mod runner;
 pub mod secrets;
+pub mod tasks;
 pub mod template;
 pub mod workspace;
 mod yaml_out;
@@ -29,5 +30,6 @@ pub use runner::{
     Runner, StepReport, StepStatus, UnknownAction,
 };
 pub use secrets::Masker;
+pub use tasks::{NewRun, TaskEngine, TaskError, TaskOptions};
 pub use template::{Step, Template, TemplateError};
 pub use yaml_out::to_yaml;
