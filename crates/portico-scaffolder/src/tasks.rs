@@ -283,11 +283,14 @@ impl<S: TaskStore> TaskEngine<S> {
             .lock()
             .ok()
             .and_then(|mut map| map.remove(&record.id));
+        // Secrets live only in the memory of the process that accepted the task: after a
+        // restart (or on another replica) they are gone, and running without them would do
+        // something else than what was asked.
+        if record.has_secrets && secrets.is_none() {
+            self.fail(&record, "The task cannot run here: its secrets are not stored, and this process does not hold them (Portico restarted, or another replica accepted the task). Retry it with the secrets.").await;
+            return;
+        }
         if record.attempts > 1 {
-            if record.has_secrets && secrets.is_none() {
-                self.fail(&record, "The task was interrupted (Portico restarted or its worker stopped) and cannot be resumed: its secrets are not stored. Retry it with the secrets.").await;
-                return;
-            }
             if record.attempts > self.options.max_attempts {
                 self.fail(
                     &record,
