@@ -277,3 +277,121 @@ async fn tasks_run_stream_and_publish_through_the_api() {
         );
     }
 }
+
+fn start_server(config: &Path, work: &Path) -> (Server, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(config)
+        .current_dir(work)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("Portico listening on ")
+        .unwrap()
+        .to_owned();
+    (Server(child), format!("{base}/api/scaffolder/v2"))
+}
+
+/// `kill -9` while a task runs, then restart: once the dead worker's lease (30 s) has expired
+/// the task is claimed again, started over with a `recovered` event, and completes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_interrupted_by_kill_9_ends_after_the_restart() {
+    let work = tempfile::tempdir().unwrap();
+    let templates = work.path().join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(
+        templates.join("template.yaml"),
+        "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: slow}\nspec:\n  type: service\n  steps:\n    - {id: wait, action: 'debug:wait', input: {seconds: 3}}\n    - {id: done, action: 'debug:log', input: {message: finished}}\n",
+    )
+    .unwrap();
+    let config = work.path().join("app-config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "backend:\n  database:\n    client: better-sqlite3\n    connection:\n      directory: {}\ncatalog:\n  rules:\n    - allow: [Template, Location]\n  locations:\n    - type: file\n      target: {}\n",
+            work.path().join("data").display(),
+            templates.join("template.yaml").display(),
+        ),
+    )
+    .unwrap();
+    let client = reqwest::Client::new();
+    let (server, api) = start_server(&config, work.path());
+    let mut id = String::new();
+    for _ in 0..200 {
+        let (status, body) = call(
+            &client,
+            reqwest::Method::POST,
+            &format!("{api}/tasks"),
+            Some(json!({"templateRef": "template:default/slow"})),
+        )
+        .await;
+        if status == 201 {
+            id = body["id"].as_str().unwrap().to_owned();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!id.is_empty(), "the template never became available");
+    // Wait until it runs, then kill the process without warning.
+    for _ in 0..200 {
+        let (_, task) = call(
+            &client,
+            reqwest::Method::GET,
+            &format!("{api}/tasks/{id}"),
+            None,
+        )
+        .await;
+        if task["status"] == "processing" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let mut server = server;
+    server.0.kill().unwrap(); // SIGKILL
+    server.0.wait().unwrap();
+    std::mem::forget(server);
+
+    let (_server, api) = start_server(&config, work.path());
+    let started = std::time::Instant::now();
+    let task = loop {
+        let (status, task) = call(
+            &client,
+            reqwest::Method::GET,
+            &format!("{api}/tasks/{id}"),
+            None,
+        )
+        .await;
+        if status == 200
+            && ["completed", "failed", "cancelled"].contains(&task["status"].as_str().unwrap_or(""))
+        {
+            break task;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the task never ended: {task}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    assert_eq!(task["status"], "completed", "{task}");
+    let (_, events) = call(
+        &client,
+        reqwest::Method::GET,
+        &format!("{api}/tasks/{id}/events"),
+        None,
+    )
+    .await;
+    let types: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .collect();
+    assert!(types.contains(&"recovered"), "{types:?}");
+    assert_eq!(types.last(), Some(&"completion"));
+}
