@@ -198,7 +198,8 @@ async fn open_and_running_tasks_can_be_cancelled() {
         None,
     ));
     let steps = json!([
-        {"id": "wait", "action": "debug:wait", "input": {"milliseconds": 600}},
+        // A minute: the task ends within wait_for_end's 10 s only because the wait stops.
+        {"id": "wait", "action": "debug:wait", "input": {"seconds": 60}},
         {"id": "after", "action": "debug:log", "input": {"message": "should not run"}},
     ]);
     let open = engine
