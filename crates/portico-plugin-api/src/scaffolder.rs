@@ -11,6 +11,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::{Map, Value};
 
@@ -47,6 +48,8 @@ pub struct ActionContext {
     pub logger: Arc<dyn ActionLogger>,
     /// The catalog, when the process has one (the CLI may not).
     pub catalog: Option<Arc<dyn ScaffolderCatalog>>,
+    /// Turns true when the task is cancelled; long-running actions should stop early.
+    pub cancelled: Arc<AtomicBool>,
 }
 
 impl fmt::Debug for ActionContext {
@@ -65,6 +68,11 @@ impl ActionContext {
     /// Logs one line to the step's log.
     pub fn log(&self, message: &str) {
         self.logger.log(message);
+    }
+
+    /// Whether the task was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
     }
 }
 

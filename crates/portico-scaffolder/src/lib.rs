@@ -13,6 +13,8 @@ mod filters;
 pub mod params;
 pub mod runner;
 pub mod secrets;
+pub mod service;
+pub mod tasks;
 pub mod template;
 pub mod workspace;
 mod yaml_out;
@@ -29,5 +31,7 @@ pub use runner::{
     Runner, StepReport, StepStatus, UnknownAction,
 };
 pub use secrets::Masker;
+pub use service::{Scaffolder, ScaffolderService, ServiceError, template_dir_of};
+pub use tasks::{NewRun, TaskEngine, TaskError, TaskOptions};
 pub use template::{Step, Template, TemplateError};
 pub use yaml_out::to_yaml;

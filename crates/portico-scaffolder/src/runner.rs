@@ -496,6 +496,7 @@ impl Runner {
                         step_id: step.id.clone(),
                     }),
                     catalog: request.catalog.clone(),
+                    cancelled: Arc::clone(&request.cancel),
                 };
                 action.handle(ctx).await.map_err(|e| e.to_string())?
             };

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod error;
 mod health;
 mod metrics;
+pub mod scaffolder;
 
 use std::sync::Arc;
 
@@ -32,6 +33,8 @@ pub struct AppState<S: CatalogStore> {
     pub authorizer: Arc<dyn Authorizer>,
     /// `catalog.readonly`: refuse registering and unregistering locations.
     pub readonly: bool,
+    /// The scaffolder behind `/api/scaffolder`, when it is wired in.
+    pub scaffolder: Option<Arc<dyn portico_scaffolder::ScaffolderService>>,
 }
 
 impl<S: CatalogStore> std::fmt::Debug for AppState<S> {
@@ -49,6 +52,7 @@ impl<S: CatalogStore> AppState<S> {
             engine,
             authorizer: Arc::new(AllowAll),
             readonly: false,
+            scaffolder: None,
         }
     }
 
@@ -98,8 +102,11 @@ pub fn app<S: CatalogStore>(state: AppState<S>) -> Router {
         Arc::clone(&state),
         catalog_loaded::<S>,
     ));
-    Router::new()
-        .nest("/api/catalog", catalog_routes)
+    let mut router = Router::new().nest("/api/catalog", catalog_routes);
+    if let Some(service) = state.scaffolder.clone() {
+        router = router.nest("/api/scaffolder", scaffolder::router(service));
+    }
+    router
         .merge(health::router::<S>())
         // A route layer runs after routing, so requests are labelled by route pattern.
         .route_layer(middleware::from_fn_with_state(metrics, metrics::record))

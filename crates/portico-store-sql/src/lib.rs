@@ -8,6 +8,7 @@
 
 mod catalog;
 mod migrate;
+mod tasks;
 
 use std::path::Path;
 use std::str::FromStr;

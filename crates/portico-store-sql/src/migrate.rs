@@ -29,10 +29,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_change_feed.sql"),
         postgres: include_str!("../migrations/postgres/0002_change_feed.sql"),
     },
+    Migration {
+        version: 3,
+        description: "scaffolder: tasks and task events",
+        sqlite: include_str!("../migrations/sqlite/0003_scaffolder.sql"),
+        postgres: include_str!("../migrations/postgres/0003_scaffolder.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Applies every migration the database has not seen yet.
 pub(crate) async fn run(pool: &AnyPool, dialect: Dialect) -> StoreResult<()> {
@@ -42,8 +48,9 @@ pub(crate) async fn run(pool: &AnyPool, dialect: Dialect) -> StoreResult<()> {
     .execute(pool)
     .await
     .map_err(database_error)?;
-    // Every recorded version, not just the highest: migrations merged from parallel branches
-    // may arrive with a lower number than one already applied, and must still run.
+    // Versions are numbered per feature (catalog 0002, scaffolder 0003, …), so a database may
+    // have a later one before an earlier one is known: every known migration that is not
+    // recorded is applied, in order, not only those above the highest.
     let applied: Vec<i64> = sqlx::query("SELECT version FROM portico_schema")
         .fetch_all(pool)
         .await
@@ -52,9 +59,11 @@ pub(crate) async fn run(pool: &AnyPool, dialect: Dialect) -> StoreResult<()> {
         .map(|row| row.try_get::<i64, _>("version"))
         .collect::<Result<_, _>>()
         .map_err(database_error)?;
-    if let Some(&newest) = applied.iter().max()
-        && newest > SCHEMA_VERSION
-    {
+    let newest = applied.iter().copied().max().unwrap_or(0);
+    let unknown = applied
+        .iter()
+        .any(|version| MIGRATIONS.iter().all(|m| m.version != *version));
+    if newest > SCHEMA_VERSION || unknown {
         return Err(StoreError::SchemaTooNew(format!(
             "the database has schema version {newest}, but this Portico knows versions up to {SCHEMA_VERSION}; it was written by a newer Portico — upgrade Portico or point it at another database"
         )));

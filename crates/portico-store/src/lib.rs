@@ -12,6 +12,7 @@
 
 mod error;
 mod records;
+mod tasks;
 
 #[cfg(feature = "testkit")]
 pub mod conformance;
@@ -24,6 +25,8 @@ pub use records::{
     LocationRecord, NewLocation, OrphanStrategy, RelationRow, Removal, SourceRecord, SourceUpdate,
     StoredEntity,
 };
+
+pub use tasks::{Heartbeat, NewTask, TaskEventRecord, TaskFilter, TaskRecord, TaskStore};
 
 /// Result of a store operation.
 pub type StoreResult<T> = Result<T, StoreError>;

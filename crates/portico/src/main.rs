@@ -8,6 +8,7 @@ mod config;
 mod config_bridge;
 mod fetch;
 mod scaffold;
+mod scaffolder_wiring;
 mod serve;
 mod validate;
 

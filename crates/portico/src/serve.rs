@@ -133,6 +133,7 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let reader = Arc::new(
         CliReader::on_current_runtime()?.with_allow_list(options.catalog.reading_allow.clone()),
     );
+    let task_store = store.clone();
     let engine = Arc::new(
         Engine::new(
             Arc::new(store),
@@ -157,6 +158,8 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (failed_tx, mut failed_rx) = watch::channel(None::<String>);
     let failure = failed_tx.subscribe();
+    let scaffolder =
+        crate::scaffolder_wiring::start(task_store, Arc::clone(&engine), shutdown_rx.clone());
     let worker = {
         let engine = Arc::clone(&engine);
         tokio::spawn(async move {
@@ -189,6 +192,7 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
 
     let mut state = AppState::new(Arc::clone(&engine));
     state.readonly = options.readonly;
+    state.scaffolder = Some(scaffolder);
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("cannot listen on {}", options.listen))?;

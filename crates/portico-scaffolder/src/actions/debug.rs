@@ -101,7 +101,16 @@ impl ScaffolderAction for DebugWait {
                     MAX_WAIT.as_secs() / 60
                 )));
             }
-            tokio::time::sleep(Duration::from_millis(millis as u64)).await;
+            // Wait in slices so a cancelled task does not sit out the whole period.
+            let until = tokio::time::Instant::now() + Duration::from_millis(millis as u64);
+            while tokio::time::Instant::now() < until {
+                if ctx.is_cancelled() {
+                    ctx.log("Stopped waiting: the task was cancelled");
+                    break;
+                }
+                let left = until - tokio::time::Instant::now();
+                tokio::time::sleep(left.min(Duration::from_millis(100))).await;
+            }
             Ok(Map::new())
         })
     }

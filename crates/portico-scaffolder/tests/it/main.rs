@@ -7,3 +7,4 @@
 mod actions;
 mod common;
 mod run_templates;
+mod tasks;

@@ -1,0 +1,237 @@
+//! Durable tasks on a real SQLite file (and PostgreSQL when `PORTICO_TEST_PG_URL` is set): a
+//! task runs to completion with its events stored, secrets never reach the database, a task
+//! whose worker died is started over or failed with a clear message, cancel works.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use portico_scaffolder::{ActionRegistry, NewRun, Runner, TaskEngine, TaskOptions, Template};
+use portico_store::TaskStore;
+use portico_store_sql::SqlStore;
+use serde_json::{Map, Value, json};
+
+fn template(steps: Value) -> Template {
+    Template::from_entity(&json!({
+        "apiVersion": "scaffolder.backstage.io/v1beta3", "kind": "Template",
+        "metadata": {"name": "durable"},
+        "spec": {"type": "service", "steps": steps, "output": {"text": [{"title": "t", "content": "${{ secrets.token }}"}]}},
+    }))
+    .unwrap()
+}
+
+fn options(dir: &std::path::Path, lease_ms: u64) -> TaskOptions {
+    TaskOptions {
+        concurrency: 2,
+        lease: Duration::from_millis(lease_ms),
+        max_attempts: 3,
+        work_root: dir.join("work"),
+    }
+}
+
+async fn wait_for_end<S: TaskStore>(engine: &TaskEngine<S>, id: &str) -> Value {
+    for _ in 0..200 {
+        let task = engine.get(id).await.unwrap().unwrap();
+        if ["completed", "failed", "cancelled"].contains(&task["status"].as_str().unwrap_or("")) {
+            return task;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("task {id} did not end");
+}
+
+fn run(values: Value, secrets: Value, steps: Value) -> NewRun {
+    NewRun {
+        template: template(steps),
+        template_dir: None,
+        values: values.as_object().cloned().unwrap_or_default(),
+        secrets: secrets.as_object().cloned().unwrap_or_default(),
+        created_by: Some("user:default/jane".into()),
+        user_entity: None,
+    }
+}
+
+fn start<S: TaskStore>(engine: &Arc<TaskEngine<S>>) -> tokio::sync::watch::Sender<bool> {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(Arc::clone(engine).run_worker(stopped));
+    stop
+}
+
+async fn completes_with_events_and_no_secret_in_the_database<S: TaskStore>(
+    store: Arc<S>,
+    dir: &std::path::Path,
+) -> Arc<S> {
+    let engine = Arc::new(TaskEngine::new(
+        store.clone(),
+        Runner::new(ActionRegistry::builtin()),
+        options(dir, 2000),
+        None,
+    ));
+    let _stop = start(&engine);
+    let steps = json!([{"id": "say", "name": "Say", "action": "debug:log", "input": {"message": "hello ${{ parameters.who }} with ${{ secrets.token }}"}}]);
+    let id = engine
+        .create(run(
+            json!({"who": "world"}),
+            json!({"token": "tok-SECRET-42"}),
+            steps,
+        ))
+        .await
+        .unwrap();
+    let task = wait_for_end(&engine, &id).await;
+    assert_eq!(task["status"], "completed", "{task}");
+    assert_eq!(task["createdBy"], "user:default/jane");
+    let events = engine.events(&id, None).await.unwrap();
+    let messages: Vec<&str> = events
+        .iter()
+        .filter_map(|e| e["body"]["message"].as_str())
+        .collect();
+    assert!(messages.contains(&"hello world with ***"), "{messages:?}");
+    let completion = events.last().unwrap();
+    assert_eq!(completion["type"], "completion");
+    assert_eq!(completion["body"]["output"]["text"][0]["content"], "***");
+    let after = engine.events(&id, events[0]["id"].as_i64()).await.unwrap();
+    assert_eq!(after.len(), events.len() - 1);
+    let everything = format!("{task}{}", serde_json::to_string(&events).unwrap());
+    assert!(!everything.contains("tok-SECRET-42"));
+    assert!(
+        !dir.join("work").join(&id).exists(),
+        "the workspace is removed"
+    );
+    store
+}
+
+#[tokio::test]
+async fn a_task_completes_and_no_secret_reaches_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("portico.db");
+    let store = Arc::new(SqlStore::open_sqlite(&db).await.unwrap());
+    let store = completes_with_events_and_no_secret_in_the_database(store, dir.path()).await;
+    store.close().await;
+    for file in std::fs::read_dir(dir.path()).unwrap() {
+        let path = file.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            let found = bytes.windows(13).any(|w| w == b"tok-SECRET-42");
+            assert!(!found, "a secret is in {}", path.display());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_task_completes_on_postgres() {
+    let Some(server) = portico_testkit::pg::TestServer::from_env() else {
+        return;
+    };
+    let db = server.create_database();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqlStore::connect(&db.url).await.unwrap());
+    let store = completes_with_events_and_no_secret_in_the_database(store, dir.path()).await;
+    store.close().await;
+}
+
+/// A worker died mid-task (its claim is never renewed): after the lease the task is claimed
+/// again; without secrets it starts over and completes, with secrets it fails saying why.
+#[tokio::test]
+async fn an_interrupted_task_is_started_over_or_failed_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        SqlStore::open_sqlite(&dir.path().join("portico.db"))
+            .await
+            .unwrap(),
+    );
+    let steps = json!([{"id": "log", "action": "debug:log", "input": {"message": "working"}}]);
+    let first = Arc::new(TaskEngine::new(
+        store.clone(),
+        Runner::new(ActionRegistry::builtin()),
+        options(dir.path(), 300),
+        None,
+    ));
+    let plain = first
+        .create(run(json!({}), json!({}), steps.clone()))
+        .await
+        .unwrap();
+    let secret = first
+        .create(run(json!({}), json!({"token": "t0k"}), steps))
+        .await
+        .unwrap();
+    // The dead worker: claims both, then never heartbeats.
+    let now = 1;
+    assert!(store.claim_task("dead", now, 300).await.unwrap().is_some());
+    assert!(store.claim_task("dead", now, 300).await.unwrap().is_some());
+    // A new process (its memory holds no secrets).
+    let second = Arc::new(TaskEngine::new(
+        store.clone(),
+        Runner::new(ActionRegistry::builtin()),
+        options(dir.path(), 300),
+        None,
+    ));
+    let _stop = start(&second);
+    let done = wait_for_end(&second, &plain).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let events = second.events(&plain, None).await.unwrap();
+    assert!(
+        events.iter().any(|e| e["type"] == "recovered"),
+        "{events:?}"
+    );
+    let failed = wait_for_end(&second, &secret).await;
+    assert_eq!(failed["status"], "failed");
+    let events = second.events(&secret, None).await.unwrap();
+    let message = events.last().unwrap()["body"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("secrets are not stored"), "{message}");
+    store.close().await;
+}
+
+#[tokio::test]
+async fn open_and_running_tasks_can_be_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        SqlStore::open_sqlite(&dir.path().join("portico.db"))
+            .await
+            .unwrap(),
+    );
+    let engine = Arc::new(TaskEngine::new(
+        store.clone(),
+        Runner::new(ActionRegistry::builtin()),
+        options(dir.path(), 300),
+        None,
+    ));
+    let steps = json!([
+        // A minute: the task ends within wait_for_end's 10 s only because the wait stops.
+        {"id": "wait", "action": "debug:wait", "input": {"seconds": 60}},
+        {"id": "after", "action": "debug:log", "input": {"message": "should not run"}},
+    ]);
+    let open = engine
+        .create(run(json!({}), json!({}), steps.clone()))
+        .await
+        .unwrap();
+    assert_eq!(engine.cancel(&open).await.unwrap(), "cancelled");
+    let running = engine
+        .create(run(json!({}), json!({}), steps))
+        .await
+        .unwrap();
+    let _stop = start(&engine);
+    for _ in 0..100 {
+        if engine.get(&running).await.unwrap().unwrap()["status"] == "processing" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(engine.cancel(&running).await.unwrap(), "processing");
+    let task = wait_for_end(&engine, &running).await;
+    assert_eq!(task["status"], "cancelled", "{task}");
+    let events = engine.events(&running, None).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .all(|e| e["body"]["message"] != "should not run")
+    );
+    assert!(matches!(
+        engine.cancel("missing").await,
+        Err(portico_scaffolder::TaskError::NotFound(_))
+    ));
+    let retried = engine.retry(&running, Map::new()).await.unwrap();
+    assert_ne!(retried, running);
+    store.close().await;
+}

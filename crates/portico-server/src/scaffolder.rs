@@ -1,0 +1,317 @@
+//! `/api/scaffolder/v2` with Backstage's paths and JSON shapes (`backstage.md` §4.4): actions,
+//! parameter schemas, tasks (create, list, get, cancel, retry), their events as a long poll and as
+//! server-sent events, and dry-runs. Thin glue over `portico-scaffolder`'s `ScaffolderService`.
+//!
+//! The event stream always ends: after the task's `completion` event, when the task has ended and
+//! every event was sent, or after an hour.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use portico_plugin_api::Principal;
+use portico_scaffolder::{ScaffolderService, ServiceError};
+use portico_store::TaskFilter;
+use serde_json::{Map, Value, json};
+
+use crate::body::{JsonObject, QueryParams};
+use crate::{ApiError, Caller};
+
+type Service = Arc<dyn ScaffolderService>;
+
+const LONG_POLL: Duration = Duration::from_secs(30);
+const STREAM_LIMIT: Duration = Duration::from_secs(3600);
+const POLL_EVERY: Duration = Duration::from_millis(250);
+
+/// The routes, with their state given (nest the result at `/api/scaffolder`).
+pub fn router<S: Clone + Send + Sync + 'static>(service: Service) -> Router<S> {
+    Router::new()
+        .route("/v2/actions", get(actions))
+        .route(
+            "/v2/templates/{namespace}/{kind}/{name}/parameter-schema",
+            get(parameter_schema),
+        )
+        .route("/v2/tasks", post(create_task).get(list_tasks))
+        .route("/v2/tasks/{id}", get(task))
+        .route("/v2/tasks/{id}/events", get(events))
+        .route("/v2/tasks/{id}/eventstream", get(event_stream))
+        .route("/v2/tasks/{id}/cancel", post(cancel))
+        .route("/v2/tasks/{id}/retry", post(retry))
+        .route("/v2/dry-run", post(dry_run))
+        .with_state(service)
+}
+
+fn api_error(error: ServiceError) -> Response {
+    match error {
+        // Backstage answers invalid values with `{errors: [...]}` and status 400.
+        ServiceError::Input {
+            errors: Some(errors),
+            ..
+        } => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({ "errors": errors })),
+        )
+            .into_response(),
+        ServiceError::Input { message, .. } => ApiError::input(message).into_response(),
+        ServiceError::NotFound(message) => ApiError::not_found(message).into_response(),
+        ServiceError::Internal(message) => ApiError::internal(message).into_response(),
+    }
+}
+
+fn user_ref(caller: &Principal) -> Option<String> {
+    match caller {
+        Principal::User { user_ref, .. } => Some(user_ref.clone()),
+        _ => None,
+    }
+}
+
+fn object_field(body: &Map<String, Value>, key: &str) -> Result<Map<String, Value>, ApiError> {
+    match body.get(key) {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(map)) => Ok(map.clone()),
+        Some(_) => Err(ApiError::input(format!("{key} must be an object"))),
+    }
+}
+
+async fn actions(State(service): State<Service>) -> Response {
+    axum::Json(service.actions()).into_response()
+}
+
+async fn parameter_schema(
+    State(service): State<Service>,
+    Path((namespace, kind, name)): Path<(String, String, String)>,
+) -> Response {
+    match service
+        .parameter_schema(format!("{kind}:{namespace}/{name}"))
+        .await
+    {
+        Ok(schema) => axum::Json(schema).into_response(),
+        Err(error) => api_error(error),
+    }
+}
+
+async fn create_task(
+    State(service): State<Service>,
+    Caller(caller): Caller,
+    JsonObject(body): JsonObject,
+) -> Response {
+    let Some(template_ref) = body.get("templateRef").and_then(Value::as_str) else {
+        return ApiError::input("templateRef is required (e.g. template:default/my-template)")
+            .into_response();
+    };
+    let values = match object_field(&body, "values") {
+        Ok(values) => values,
+        Err(error) => return error.into_response(),
+    };
+    let secrets = match object_field(&body, "secrets") {
+        Ok(secrets) => secrets,
+        Err(error) => return error.into_response(),
+    };
+    match service
+        .create_task(template_ref.to_owned(), values, secrets, user_ref(&caller))
+        .await
+    {
+        Ok(id) => (StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response(),
+        Err(error) => api_error(error),
+    }
+}
+
+async fn list_tasks(State(service): State<Service>, RawQuery(query): RawQuery) -> Response {
+    let params = QueryParams::parse(query.as_deref());
+    let number = |key: &str, default: usize| params.number(key).map(|n| n.unwrap_or(default));
+    let (limit, offset) = match (number("limit", 100), number("offset", 0)) {
+        (Ok(limit), Ok(offset)) => (limit.min(1000), offset),
+        (Err(error), _) | (_, Err(error)) => return error.into_response(),
+    };
+    let newest_first = params
+        .one("order")
+        .is_none_or(|order| order.starts_with("desc"));
+    let filter = TaskFilter {
+        created_by: params.list("createdBy"),
+        status: params.list("status"),
+        newest_first,
+        limit,
+        offset,
+    };
+    match service.list_tasks(filter).await {
+        Ok(tasks) => axum::Json(tasks).into_response(),
+        Err(error) => api_error(error),
+    }
+}
+
+async fn task(State(service): State<Service>, Path(id): Path<String>) -> Response {
+    match service.task(id).await {
+        Ok(task) => axum::Json(task).into_response(),
+        Err(error) => api_error(error),
+    }
+}
+
+fn after_param(query: Option<&str>) -> Result<Option<i64>, ApiError> {
+    let params = QueryParams::parse(query);
+    match params.one("after") {
+        None | Some("") => Ok(None),
+        Some(text) => text
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| ApiError::input(format!("after must be an event id, got {text:?}"))),
+    }
+}
+
+fn finished(status: &Value) -> bool {
+    matches!(status.as_str(), Some("completed" | "failed" | "cancelled"))
+}
+
+/// Long poll: the events after `after`, waiting up to 30 s for some (then `[]`).
+async fn events(
+    State(service): State<Service>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let after = match after_param(query.as_deref()) {
+        Ok(after) => after,
+        Err(error) => return error.into_response(),
+    };
+    let started = Instant::now();
+    loop {
+        let events = match service.events(id.clone(), after).await {
+            Ok(events) => events,
+            Err(error) => return api_error(error),
+        };
+        let ended = match service.task(id.clone()).await {
+            Ok(task) => finished(&task["status"]),
+            Err(error) => return api_error(error),
+        };
+        if ended && events.is_empty() {
+            // Events written just before the task ended come with a second read.
+            return match service.events(id.clone(), after).await {
+                Ok(events) => axum::Json(events).into_response(),
+                Err(error) => api_error(error),
+            };
+        }
+        if !events.is_empty() || started.elapsed() >= LONG_POLL {
+            return axum::Json(events).into_response();
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+struct StreamState {
+    service: Service,
+    id: String,
+    after: Option<i64>,
+    pending: std::collections::VecDeque<Value>,
+    done: bool,
+    started: Instant,
+}
+
+/// Server-sent events: `event: <type>\ndata: <SerializedTaskEvent>\n\n` until the task completes.
+async fn event_stream(
+    State(service): State<Service>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let after = match after_param(query.as_deref()) {
+        Ok(after) => after,
+        Err(error) => return error.into_response(),
+    };
+    if let Err(error) = service.task(id.clone()).await {
+        return api_error(error);
+    }
+    let state = StreamState {
+        service,
+        id,
+        after,
+        pending: std::collections::VecDeque::new(),
+        done: false,
+        started: Instant::now(),
+    };
+    let stream = futures_util::stream::unfold(state, |mut state| async move {
+        loop {
+            if let Some(event) = state.pending.pop_front() {
+                state.after = event["id"].as_i64().or(state.after);
+                if event["type"] == "completion" {
+                    state.done = true;
+                }
+                let kind = event["type"].as_str().unwrap_or("log").to_owned();
+                let frame = format!("event: {kind}\ndata: {event}\n\n");
+                return Some((Ok::<_, std::convert::Infallible>(frame), state));
+            }
+            if state.done || state.started.elapsed() >= STREAM_LIMIT {
+                return None;
+            }
+            let mut events = state
+                .service
+                .events(state.id.clone(), state.after)
+                .await
+                .ok()?;
+            if events.is_empty() {
+                let task = state.service.task(state.id.clone()).await.ok()?;
+                if finished(&task["status"]) {
+                    // Events written just before the task ended arrive with this read; none
+                    // means it ended without a completion event (cancelled before it started).
+                    events = state
+                        .service
+                        .events(state.id.clone(), state.after)
+                        .await
+                        .ok()?;
+                    if events.is_empty() {
+                        return None;
+                    }
+                } else {
+                    tokio::time::sleep(POLL_EVERY).await;
+                }
+            }
+            state.pending.extend(events);
+        }
+    });
+    Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Body::from_stream(stream))
+        .unwrap_or_else(|error| ApiError::internal(error).into_response())
+}
+
+async fn cancel(State(service): State<Service>, Path(id): Path<String>) -> Response {
+    match service.cancel(id).await {
+        Ok(status) => axum::Json(json!({ "status": status })).into_response(),
+        Err(error) => api_error(error),
+    }
+}
+
+async fn retry(
+    State(service): State<Service>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    // The body is optional: `{secrets?}`.
+    let secrets = if body.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
+    } else {
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(body)) => match object_field(&body, "secrets") {
+                Ok(secrets) => secrets,
+                Err(error) => return error.into_response(),
+            },
+            _ => {
+                return ApiError::input("the body must be a JSON object: {\"secrets\": {...}}")
+                    .into_response();
+            }
+        }
+    };
+    match service.retry(id, secrets).await {
+        Ok(id) => (StatusCode::CREATED, axum::Json(json!({ "id": id }))).into_response(),
+        Err(error) => api_error(error),
+    }
+}
+
+async fn dry_run(State(service): State<Service>, JsonObject(body): JsonObject) -> Response {
+    match service.dry_run(Value::Object(body)).await {
+        Ok(result) => axum::Json(result).into_response(),
+        Err(error) => api_error(error),
+    }
+}
