@@ -88,13 +88,26 @@ struct State {
     support_written: bool,
 }
 
+/// Called while pages render: (pages rendered so far, pages to render in this build).
+pub type ProgressFn = Box<dyn Fn(usize, usize) + Send + Sync>;
+
 /// A site being built from `root` (the folder of `mkdocs.yml`) into `out`.
-#[derive(Debug)]
 pub struct Site {
     root: PathBuf,
     out: PathBuf,
     options: BuildOptions,
     state: Option<State>,
+    progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for Site {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Site")
+            .field("root", &self.root)
+            .field("out", &self.out)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Site {
@@ -105,7 +118,13 @@ impl Site {
             out: out.into(),
             options,
             state: None,
+            progress: None,
         }
+    }
+
+    /// Reports rendering progress to `progress` (a CLI progress bar).
+    pub fn on_progress(&mut self, progress: impl Fn(usize, usize) + Send + Sync + 'static) {
+        self.progress = Some(Box::new(progress));
     }
 
     /// Where the site is written.
@@ -154,11 +173,20 @@ impl Site {
             })
             .cloned()
             .collect();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let total = to_render.len();
+        if let Some(progress) = &self.progress {
+            progress(0, total);
+        }
         let rendered: Vec<Result<(String, PageState), TechDocsError>> = to_render
             .par_iter()
             .map(|(path, stamp)| {
-                self.render_one(&config, &docs, &index, path, *stamp)
-                    .map(|page| (path.clone(), page))
+                let page = self.render_one(&config, &docs, &index, path, *stamp);
+                let count = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                if let Some(progress) = &self.progress {
+                    progress(count, total);
+                }
+                page.map(|page| (path.clone(), page))
             })
             .collect();
         let rendered_paths: HashSet<String> = to_render.iter().map(|(p, _)| p.clone()).collect();

@@ -8,6 +8,7 @@ mod config;
 mod config_bridge;
 mod fetch;
 mod serve;
+mod techdocs;
 mod validate;
 
 use std::process::ExitCode;
@@ -36,6 +37,9 @@ enum Command {
     /// Operate the catalog in a database: register locations, process, statistics.
     #[command(subcommand)]
     Catalog(catalog::CatalogCommand),
+    /// Build or preview TechDocs sites (mkdocs.yml + Markdown), natively.
+    #[command(subcommand)]
+    Techdocs(techdocs::TechdocsCommand),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Catalog(command) => catalog::run(command),
+        Command::Techdocs(command) => techdocs::run(command),
     }
 }
 
