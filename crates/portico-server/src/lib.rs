@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod error;
 mod health;
 mod metrics;
+pub mod techdocs;
 
 use std::sync::Arc;
 
@@ -32,6 +33,8 @@ pub struct AppState<S: CatalogStore> {
     pub authorizer: Arc<dyn Authorizer>,
     /// `catalog.readonly`: refuse registering and unregistering locations.
     pub readonly: bool,
+    /// Built TechDocs sites (`/api/techdocs`); `None`: TechDocs answers 404.
+    pub techdocs: Option<Arc<dyn portico_techdocs::Publisher>>,
 }
 
 impl<S: CatalogStore> std::fmt::Debug for AppState<S> {
@@ -49,6 +52,7 @@ impl<S: CatalogStore> AppState<S> {
             engine,
             authorizer: Arc::new(AllowAll),
             readonly: false,
+            techdocs: None,
         }
     }
 
@@ -100,6 +104,13 @@ pub fn app<S: CatalogStore>(state: AppState<S>) -> Router {
     ));
     Router::new()
         .nest("/api/catalog", catalog_routes)
+        .nest(
+            "/api/techdocs",
+            techdocs::router::<S>().route_layer(middleware::from_fn_with_state(
+                Arc::clone(&state),
+                catalog_loaded::<S>,
+            )),
+        )
         .merge(health::router::<S>())
         // A route layer runs after routing, so requests are labelled by route pattern.
         .route_layer(middleware::from_fn_with_state(metrics, metrics::record))

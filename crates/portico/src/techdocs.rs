@@ -29,6 +29,34 @@ pub enum TechdocsCommand {
     Build(BuildArgs),
     /// Build, serve on 127.0.0.1 and rebuild on every change, reloading open pages.
     Serve(ServeArgs),
+    /// Publish a built site for an entity, where `portico serve` serves /api/techdocs from.
+    Publish(PublishArgs),
+}
+
+/// Arguments of `portico techdocs publish`.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The entity: `namespace/kind/name` (as in Backstage's `techdocs-cli publish --entity`).
+    #[arg(long)]
+    entity: String,
+    /// The built site (output of `portico techdocs build`).
+    #[arg(long, default_value = "./site")]
+    directory: PathBuf,
+    /// The database `portico serve` uses; sites go to `techdocs/` beside it.
+    #[arg(long, default_value = "./data/portico.db", env = "PORTICO_DATABASE")]
+    database: String,
+}
+
+/// Where `portico serve` reads published sites from: `techdocs/` beside the SQLite file
+/// (`./data/techdocs` by default, and for PostgreSQL).
+pub fn publish_dir(database: &crate::serve::Database) -> PathBuf {
+    match database {
+        crate::serve::Database::Sqlite(path) => path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("techdocs"), |p| p.join("techdocs")),
+        crate::serve::Database::Postgres(_) => PathBuf::from("data/techdocs"),
+    }
 }
 
 /// Arguments of `portico techdocs build`.
@@ -64,6 +92,7 @@ pub fn run(command: TechdocsCommand) -> ExitCode {
     let result = match command {
         TechdocsCommand::Build(args) => build(&args),
         TechdocsCommand::Serve(args) => serve(args),
+        TechdocsCommand::Publish(args) => publish(&args),
     };
     match result {
         Ok(code) => code,
@@ -107,6 +136,44 @@ fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
         }
         Err(err) => Err(err).with_context(|| format!("building {}", args.dir.display())),
     }
+}
+
+fn publish(args: &PublishArgs) -> anyhow::Result<ExitCode> {
+    use portico_techdocs::Publisher as _;
+    let parts: Vec<&str> = args.entity.split('/').collect();
+    let [namespace, kind, name] = parts.as_slice() else {
+        anyhow::bail!(
+            "--entity must be namespace/kind/name (e.g. default/component/my-service), not {:?}",
+            args.entity
+        );
+    };
+    anyhow::ensure!(
+        args.directory
+            .join(portico_techdocs::METADATA_FILE)
+            .is_file(),
+        "{} is not a built site (no {}): run `portico techdocs build` first",
+        args.directory.display(),
+        portico_techdocs::METADATA_FILE
+    );
+    let database =
+        if args.database.starts_with("postgres://") || args.database.starts_with("postgresql://") {
+            crate::serve::Database::Postgres(args.database.clone())
+        } else {
+            crate::serve::Database::Sqlite(PathBuf::from(
+                args.database
+                    .strip_prefix("sqlite://")
+                    .unwrap_or(&args.database),
+            ))
+        };
+    let root = publish_dir(&database);
+    let triplet = portico_techdocs::EntityTriplet::new(namespace, kind, name);
+    portico_techdocs::LocalPublisher::new(&root).publish(&triplet, &args.directory)?;
+    println!(
+        "published {} for {namespace}/{kind}/{name} into {}",
+        args.directory.display(),
+        root.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn progress_bar() -> ProgressBar {

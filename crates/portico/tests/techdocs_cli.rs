@@ -153,3 +153,43 @@ fn serve_rebuilds_on_change_and_tells_the_page() {
     assert!(seen.contains("data: reload"), "no reload event: {seen}");
     assert!(get(&address, "/").contains("Second, edited."));
 }
+
+#[test]
+fn publish_puts_a_built_site_where_serve_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site");
+    let build = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .args(["techdocs", "build"])
+        .arg(fixture())
+        .arg("--out")
+        .arg(&site)
+        .output()
+        .unwrap();
+    assert!(build.status.success());
+    let database = dir.path().join("data/portico.db");
+    let publish = |entity: &str| {
+        Command::new(env!("CARGO_BIN_EXE_portico"))
+            .args(["techdocs", "publish", "--entity", entity, "--directory"])
+            .arg(&site)
+            .arg("--database")
+            .arg(&database)
+            .output()
+            .unwrap()
+    };
+    let output = publish("default/Component/my-service");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        dir.path()
+            .join("data/techdocs/default/component/my-service/guide/code/index.html")
+            .is_file()
+    );
+    let output = publish("default/component");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("namespace/kind/name"));
+    let output = publish("default/component/../../x");
+    assert_eq!(output.status.code(), Some(1));
+}
