@@ -1,25 +1,26 @@
 //! `cargo xtask bench-techdocs`: builds generated TechDocs sites of several sizes (headings,
-//! tables, code in several languages, admonitions, links between pages) with the release
-//! `portico techdocs build` and with `mkdocs build` + `mkdocs-techdocs-core` (installed from
-//! PyPI into a virtualenv under `target/bench-techdocs/`), both under `/usr/bin/time`; then
-//! times incremental rebuilds of one changed page in `portico techdocs serve`. Prints Markdown
-//! tables for BENCHMARKS.md.
+//! tables, code in several languages, admonitions, links between pages) with Portico's builder
+//! and with `mkdocs build` + `mkdocs-techdocs-core` (installed from PyPI into a virtualenv under
+//! `target/bench-techdocs/`), both under `/usr/bin/time`; then times incremental rebuilds of
+//! one changed page. Prints Markdown tables for BENCHMARKS.md.
+//!
+//! Portico's side is the release build of the `techdocs_build` example of portico-techdocs: the
+//! same `Site::build` that `portico techdocs build` and `serve` run, without compiling the whole
+//! server binary for the benchmark.
 #![allow(
     clippy::print_stderr,
     reason = "progress goes to stderr, the tables to stdout"
 )]
 
 use std::fmt::Write as _;
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context as _, bail, ensure};
-use xtask::bench::{
-    Sample, build_release_portico, machine_info, median, parse_time_output, release_binary,
-};
-use xtask::workspace_root;
+use xtask::bench::{Sample, machine_info, median, parse_time_output, release_binary};
+use xtask::{cargo, workspace_root};
 
 const TIME: &str = "/usr/bin/time";
 
@@ -205,78 +206,43 @@ fn mkdocs_venv(root: &Path) -> anyhow::Result<(PathBuf, String)> {
     Ok((mkdocs, versions.join(", ")))
 }
 
-/// Parses `{:.2?}` of a Duration: `12.34ms`, `1.20s`, `850.00µs`.
-fn parse_duration(text: &str) -> Option<Duration> {
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-    let value: f64 = text[..split].parse().ok()?;
-    let seconds = match &text[split..] {
-        "s" => value,
-        "ms" => value / 1e3,
-        "µs" | "us" => value / 1e6,
-        "ns" => value / 1e9,
-        _ => return None,
-    };
-    Some(Duration::from_secs_f64(seconds))
-}
-
-/// Starts `portico techdocs serve`, edits one page `runs` times, and reads each rebuild's time
-/// from the summary line serve prints (`built N page(s) (1 rendered, …) … in 12.34ms …`).
-fn incremental(binary: &Path, site: &Path, runs: usize) -> anyhow::Result<Vec<(usize, Duration)>> {
+/// Builds the site once, then appends to one page and rebuilds `runs` times in the same
+/// process; returns (pages rendered, build ms) per rebuild.
+fn incremental(binary: &Path, site: &Path, runs: usize) -> anyhow::Result<Vec<(usize, f64)>> {
     let out = tempfile::Builder::new()
         .prefix("portico-bench-out-")
         .tempdir()?;
-    let mut child = Command::new(binary)
-        .args(["techdocs", "serve", "--listen", "127.0.0.1:0", "--out"])
-        .arg(out.path())
+    let output = Command::new(binary)
         .arg(site)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let stdout = child.stdout.take().context("serve's stdout")?;
-    let mut lines = BufReader::new(stdout).lines();
-    let mut next_line = |pattern: &str| -> anyhow::Result<String> {
-        for line in lines.by_ref() {
-            let line = line?;
-            if line.contains(pattern) {
-                return Ok(line);
-            }
-        }
-        bail!("portico techdocs serve ended before printing {pattern:?}")
-    };
-    let result = (|| {
-        next_line("serving ")?;
-        let page = site.join("docs").join(page_path(1));
-        let mut samples = Vec::new();
-        for run in 0..runs {
-            std::thread::sleep(Duration::from_millis(300));
-            let mut file = std::fs::OpenOptions::new().append(true).open(&page)?;
-            writeln!(file, "\nEdit {run} appended by the benchmark.")?;
-            drop(file);
-            let started = Instant::now();
-            let line = next_line("built ")?;
-            let rendered = line
-                .split('(')
-                .nth(1)
-                .and_then(|s| s.split_whitespace().next())
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(usize::MAX);
-            let took = line
-                .split(" in ")
-                .nth(1)
-                .and_then(|s| s.split_whitespace().next())
-                .and_then(parse_duration)
-                .with_context(|| format!("no duration in {line:?}"))?;
-            ensure!(
-                started.elapsed() < Duration::from_secs(60),
-                "rebuild took too long"
-            );
-            samples.push((rendered, took));
-        }
-        Ok(samples)
-    })();
-    let _ = child.kill();
-    let _ = child.wait();
-    result
+        .arg(out.path())
+        .args(["--rebuild", &page_path(1), &runs.to_string()])
+        .output()?;
+    ensure!(
+        output.status.success(),
+        "incremental run failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut samples = Vec::new();
+    for line in stdout.lines().filter(|l| l.starts_with("rebuilt ")) {
+        let rendered = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(usize::MAX);
+        let ms = line
+            .split(" in ")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .with_context(|| format!("no time in {line:?}"))?;
+        samples.push((rendered, ms));
+    }
+    ensure!(
+        samples.len() == runs,
+        "expected {runs} rebuilds in: {stdout}"
+    );
+    Ok(samples)
 }
 
 pub fn run(options: &Options) -> anyhow::Result<()> {
@@ -286,14 +252,31 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     );
     ensure!(options.runs > 0, "--runs must be at least 1");
     let root = workspace_root();
+    let build_args = [
+        "build",
+        "--release",
+        "-p",
+        "portico-techdocs",
+        "--example",
+        "techdocs_build",
+    ];
     if options.build {
-        build_release_portico(&root, "bench-techdocs")?;
+        eprintln!("bench-techdocs: cargo {}", build_args.join(" "));
+        let status = Command::new(cargo())
+            .args(build_args)
+            .current_dir(&root)
+            .status()?;
+        ensure!(status.success(), "cargo {} failed", build_args.join(" "));
     }
-    let binary = release_binary(&root)?;
+    let binary = release_binary(&root)?
+        .parent()
+        .map_or_else(|| root.join("target/release"), Path::to_path_buf)
+        .join("examples/techdocs_build");
     ensure!(
         binary.is_file(),
-        "{} does not exist: build it with `cargo build --release -p portico`",
-        binary.display()
+        "{} does not exist: run `cargo {}` (or drop --no-build)",
+        binary.display(),
+        build_args.join(" ")
     );
     let mkdocs = if options.mkdocs {
         Some(mkdocs_venv(&root)?)
@@ -317,18 +300,8 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
         let mut portico = Vec::new();
         for run in 1..=options.runs {
             let out = dir.path().join(format!("portico-{run}"));
-            let sample = timed(
-                &binary,
-                &[
-                    "techdocs".as_ref(),
-                    "build".as_ref(),
-                    site.as_os_str(),
-                    "--out".as_ref(),
-                    out.as_os_str(),
-                ],
-                None,
-            )?
-            .context("portico timed out")?;
+            let sample = timed(&binary, &[site.as_os_str(), out.as_os_str()], None)?
+                .context("portico timed out")?;
             eprintln!(
                 "bench-techdocs:   portico run {run}: {:.2} s, {:.0} MiB",
                 sample.wall_seconds,
@@ -392,10 +365,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
 
         if options.incremental_runs > 0 {
             let samples = incremental(&binary, &site, options.incremental_runs)?;
-            let mut times: Vec<f64> = samples
-                .iter()
-                .map(|(_, d)| d.as_secs_f64() * 1000.0)
-                .collect();
+            let mut times: Vec<f64> = samples.iter().map(|(_, ms)| *ms).collect();
             times.sort_by(f64::total_cmp);
             let rendered: Vec<String> = samples.iter().map(|(r, _)| r.to_string()).collect();
             eprintln!(
@@ -421,7 +391,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     }
     writeln!(
         out,
-        "\nFull builds (`portico techdocs build` median of {} run(s); `mkdocs build` once; wall time under /usr/bin/time):\n",
+        "\nFull builds (Portico's builder: median of {} run(s); `mkdocs build`: one run; wall time and peak RSS under /usr/bin/time):\n",
         options.runs
     )?;
     writeln!(
@@ -433,7 +403,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     if !incremental_table.is_empty() {
         writeln!(
             out,
-            "\nIncremental rebuild in `portico techdocs serve` after appending to one page (build time as serve reports it):\n"
+            "\nIncremental rebuild after appending to one page, in the process that built the site (as `portico techdocs serve` does; build time as the builder reports it):\n"
         )?;
         writeln!(
             out,
@@ -448,17 +418,6 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_as_debug_prints_them() {
-        assert_eq!(
-            parse_duration("12.50ms"),
-            Some(Duration::from_micros(12_500))
-        );
-        assert_eq!(parse_duration("1.25s"), Some(Duration::from_millis(1250)));
-        assert_eq!(parse_duration("850.00µs"), Some(Duration::from_micros(850)));
-        assert_eq!(parse_duration("fast"), None);
-    }
 
     #[test]
     fn generated_pages_link_to_existing_pages() {
