@@ -16,6 +16,7 @@ use xtask::{bench, gen_catalog, tidy, workspace_root};
 mod bench_http;
 mod bench_ingest;
 mod bench_read_model;
+mod bench_techdocs;
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", about = "Portico repository automation")]
@@ -97,6 +98,28 @@ enum Command {
         #[arg(long, hide = true)]
         input: Option<PathBuf>,
     },
+    /// Build generated TechDocs sites (100/1,000/5,000 pages) with portico and with mkdocs +
+    /// mkdocs-techdocs-core (PyPI, in a virtualenv), and time incremental rebuilds.
+    BenchTechdocs {
+        /// Site sizes in pages, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = [100, 1_000, 5_000])]
+        sizes: Vec<usize>,
+        /// Portico runs per size (the table shows the median).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Use the existing target/release/portico instead of running `cargo build --release`.
+        #[arg(long)]
+        no_build: bool,
+        /// Skip the mkdocs side (no Python needed).
+        #[arg(long)]
+        no_mkdocs: bool,
+        /// Stop an mkdocs build after this many seconds (reported as "> N").
+        #[arg(long, default_value_t = 1800)]
+        mkdocs_timeout_secs: u64,
+        /// Incremental rebuilds per size (0 skips them).
+        #[arg(long, default_value_t = 5)]
+        incremental_runs: usize,
+    },
     /// Run the tidy checks (crate dependency directions, `//!` module docs).
     Tidy,
 }
@@ -157,6 +180,21 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             build: !no_build,
             duration: std::time::Duration::from_secs(duration_secs),
             concurrency,
+        })?,
+        Command::BenchTechdocs {
+            sizes,
+            runs,
+            no_build,
+            no_mkdocs,
+            mkdocs_timeout_secs,
+            incremental_runs,
+        } => bench_techdocs::run(&bench_techdocs::Options {
+            sizes,
+            runs,
+            build: !no_build,
+            mkdocs: !no_mkdocs,
+            mkdocs_timeout: std::time::Duration::from_secs(mkdocs_timeout_secs),
+            incremental_runs,
         })?,
         Command::Tidy => {
             let problems = tidy::run_all(&workspace_root())?;

@@ -9,6 +9,7 @@ pub mod error;
 mod health;
 mod metrics;
 pub mod scaffolder;
+pub mod techdocs;
 
 use std::sync::Arc;
 
@@ -35,6 +36,8 @@ pub struct AppState<S: CatalogStore> {
     pub readonly: bool,
     /// The scaffolder behind `/api/scaffolder`, when it is wired in.
     pub scaffolder: Option<Arc<dyn portico_scaffolder::ScaffolderService>>,
+    /// Built TechDocs sites (`/api/techdocs`); `None`: TechDocs answers 404.
+    pub techdocs: Option<Arc<dyn portico_techdocs::Publisher>>,
 }
 
 impl<S: CatalogStore> std::fmt::Debug for AppState<S> {
@@ -53,6 +56,7 @@ impl<S: CatalogStore> AppState<S> {
             authorizer: Arc::new(AllowAll),
             readonly: false,
             scaffolder: None,
+            techdocs: None,
         }
     }
 
@@ -102,7 +106,13 @@ pub fn app<S: CatalogStore>(state: AppState<S>) -> Router {
         Arc::clone(&state),
         catalog_loaded::<S>,
     ));
-    let mut router = Router::new().nest("/api/catalog", catalog_routes);
+    let mut router = Router::new().nest("/api/catalog", catalog_routes).nest(
+        "/api/techdocs",
+        techdocs::router::<S>().route_layer(middleware::from_fn_with_state(
+            Arc::clone(&state),
+            catalog_loaded::<S>,
+        )),
+    );
     if let Some(service) = state.scaffolder.clone() {
         router = router.nest("/api/scaffolder", scaffolder::router(service));
     }

@@ -19,7 +19,7 @@ use crate::config::MkdocsConfig;
 use crate::diagnostics::{TechDocsError, Warning, io_error};
 use crate::markdown::{PageInput, RenderedPage, SiteIndex, render_page};
 use crate::metadata::TechDocsMetadata;
-use crate::nav::{NavItem, build_nav, page_order, title_from_file_name};
+use crate::nav::{build_nav, page_order, title_from_file_name};
 use crate::preprocess::{MAX_FILE_BYTES, SnippetContext};
 use crate::search::{SearchDoc, SearchIndex};
 use crate::template::{self, PageView};
@@ -88,13 +88,26 @@ struct State {
     support_written: bool,
 }
 
+/// Called while pages render: (pages rendered so far, pages to render in this build).
+pub type ProgressFn = Box<dyn Fn(usize, usize) + Send + Sync>;
+
 /// A site being built from `root` (the folder of `mkdocs.yml`) into `out`.
-#[derive(Debug)]
 pub struct Site {
     root: PathBuf,
     out: PathBuf,
     options: BuildOptions,
     state: Option<State>,
+    progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for Site {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Site")
+            .field("root", &self.root)
+            .field("out", &self.out)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Site {
@@ -105,7 +118,13 @@ impl Site {
             out: out.into(),
             options,
             state: None,
+            progress: None,
         }
+    }
+
+    /// Reports rendering progress to `progress` (a CLI progress bar).
+    pub fn on_progress(&mut self, progress: impl Fn(usize, usize) + Send + Sync + 'static) {
+        self.progress = Some(Box::new(progress));
     }
 
     /// Where the site is written.
@@ -154,11 +173,20 @@ impl Site {
             })
             .cloned()
             .collect();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let total = to_render.len();
+        if let Some(progress) = &self.progress {
+            progress(0, total);
+        }
         let rendered: Vec<Result<(String, PageState), TechDocsError>> = to_render
             .par_iter()
             .map(|(path, stamp)| {
-                self.render_one(&config, &docs, &index, path, *stamp)
-                    .map(|page| (path.clone(), page))
+                let page = self.render_one(&config, &docs, &index, path, *stamp);
+                let count = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                if let Some(progress) = &self.progress {
+                    progress(count, total);
+                }
+                page.map(|page| (path.clone(), page))
             })
             .collect();
         let rendered_paths: HashSet<String> = to_render.iter().map(|(p, _)| p.clone()).collect();
@@ -464,16 +492,22 @@ fn scan(
 ) -> (Vec<(String, Stamp)>, BTreeMap<String, Stamp>) {
     let mut pages = Vec::new();
     let mut assets = BTreeMap::new();
-    let out = out.canonicalize().ok();
+    // Never read the output back in when it sits inside the docs folder.
+    let out_inside = match (out.canonicalize(), docs.canonicalize()) {
+        (Ok(out), Ok(real_docs)) => out.strip_prefix(&real_docs).ok().map(|rel| docs.join(rel)),
+        _ => None,
+    };
+    let keep = |e: &walkdir::DirEntry| {
+        e.depth() == 0
+            || (!e.file_name().to_string_lossy().starts_with('.')
+                && out_inside.as_deref() != Some(e.path()))
+    };
     let walker = WalkDir::new(docs)
         .follow_links(false)
         .sort_by_file_name()
         .into_iter();
-    for entry in
-        walker.filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'))
-    {
+    for entry in walker.filter_entry(keep) {
         let Ok(entry) = entry else { continue };
-        // Never read the output back in when it sits inside the docs folder.
         if entry.file_type().is_dir() {
             continue;
         }
@@ -491,11 +525,6 @@ fn scan(
                 None,
                 "symbolic links are not followed; the file is left out",
             ));
-            continue;
-        }
-        if let (Some(out), Ok(real)) = (&out, entry.path().canonicalize())
-            && real.starts_with(out)
-        {
             continue;
         }
         let Some(stamp) = Stamp::of(entry.path()) else {
@@ -560,19 +589,4 @@ fn write_file(out: &Path, relative: &str, bytes: &[u8]) -> Result<(), TechDocsEr
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Navigation of a built site, for callers that show it elsewhere (the portal's reader).
-pub fn site_nav(root: &Path) -> Result<Vec<NavItem>, TechDocsError> {
-    let (config, _) = MkdocsConfig::load(root)?;
-    let docs = config.docs_path(root);
-    let mut warnings = Vec::new();
-    let (pages, _) = scan(
-        &docs,
-        &config.docs_dir,
-        Path::new("/nonexistent"),
-        &mut warnings,
-    );
-    let paths: Vec<String> = pages.into_iter().map(|(p, _)| p).collect();
-    Ok(build_nav(&config, &paths, &HashMap::new(), &mut warnings))
 }

@@ -119,3 +119,22 @@ fn a_fresh_build_removes_what_an_earlier_run_left() {
         "files we did not write stay"
     );
 }
+
+#[test]
+fn output_inside_the_docs_folder_is_not_read_back() {
+    let site = tempfile::tempdir().unwrap();
+    let root = site.path();
+    write(root, "mkdocs.yml", "site_name: Inside\n");
+    write(root, "docs/index.md", "# Home\n");
+    let mut site = Site::new(root, root.join("docs/built"), BuildOptions::default());
+    assert_eq!(site.build().unwrap().pages, 1);
+    let again = Site::new(root, root.join("docs/built"), BuildOptions::default())
+        .build()
+        .unwrap();
+    assert_eq!(again.pages, 1);
+    assert!(
+        !again.metadata.files.iter().any(|f| f.starts_with("built/")),
+        "{:?}",
+        again.metadata.files
+    );
+}

@@ -10,6 +10,7 @@ mod fetch;
 mod scaffold;
 mod scaffolder_wiring;
 mod serve;
+mod techdocs;
 mod validate;
 
 use std::process::ExitCode;
@@ -40,6 +41,9 @@ enum Command {
     Catalog(catalog::CatalogCommand),
     /// Run a software template locally into a directory (template authors' inner loop).
     Scaffold(scaffold::ScaffoldArgs),
+    /// Build or preview TechDocs sites (mkdocs.yml + Markdown), natively.
+    #[command(subcommand)]
+    Techdocs(techdocs::TechdocsCommand),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +53,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Catalog(command) => catalog::run(command),
         Command::Scaffold(args) => scaffold::run(&args),
+        Command::Techdocs(command) => techdocs::run(command),
     }
 }
 

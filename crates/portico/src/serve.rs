@@ -193,6 +193,9 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let mut state = AppState::new(Arc::clone(&engine));
     state.readonly = options.readonly;
     state.scaffolder = Some(scaffolder);
+    state.techdocs = Some(Arc::new(portico_techdocs::LocalPublisher::new(
+        crate::techdocs::publish_dir(&options.database),
+    )));
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("cannot listen on {}", options.listen))?;
