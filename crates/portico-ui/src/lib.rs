@@ -51,6 +51,7 @@ pub struct Ui<S: CatalogStore> {
     /// Title and flags.
     pub config: UiConfig,
     templates: render::Templates,
+    problems: pages::home::ProblemCache,
 }
 
 impl<S: CatalogStore> std::fmt::Debug for Ui<S> {
@@ -68,6 +69,7 @@ impl<S: CatalogStore> Ui<S> {
             engine,
             config,
             templates: render::Templates::new(),
+            problems: pages::home::ProblemCache::default(),
         }
     }
 }
