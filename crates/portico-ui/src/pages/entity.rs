@@ -25,6 +25,8 @@ use crate::{Ui, UiError};
 const RELATED_PER_TYPE: usize = 100;
 /// Most entities listed as owned by a group (directly or through child groups).
 const OWNED_LIMIT: usize = 200;
+/// Most groups walked below a group for what it owns.
+const MAX_GROUPS: usize = 1000;
 
 /// The annotations that point at a descriptor's source.
 const SOURCE_LOCATION: &str = "backstage.io/source-location";
@@ -387,6 +389,11 @@ fn owned_through_children<S: CatalogStore>(ui: &Ui<S>, group: &Value) -> Vec<Sum
             continue;
         }
         for (relation_type, target) in entity_view::relations(&current) {
+            let wanted = (relation_type == "ownerOf" && owned.len() < OWNED_LIMIT)
+                || (relation_type == "parentOf" && seen_groups.len() < MAX_GROUPS);
+            if !wanted {
+                continue;
+            }
             let Some(json) = ui.engine.read_model().by_ref(target) else {
                 continue;
             };
@@ -395,7 +402,7 @@ fn owned_through_children<S: CatalogStore>(ui: &Ui<S>, group: &Value) -> Vec<Sum
             };
             if relation_type == "ownerOf" && owned.len() < OWNED_LIMIT {
                 owned.push(entity_view::summary(&value));
-            } else if relation_type == "parentOf" && seen_groups.len() < 1000 {
+            } else if relation_type == "parentOf" {
                 queue.push_back(value);
             }
         }
