@@ -8,6 +8,7 @@
 //! extending `layout.html`, and (if it belongs in the sidebar) a [`nav::NavEntry`].
 
 mod assets;
+mod asyncapi;
 pub mod entity_view;
 mod graph;
 mod markdown;

@@ -276,9 +276,15 @@ fn render<S: CatalogStore>(
                 .pointer("/spec/definition")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
+            let asyncapi = summary
+                .spec_type
+                .eq_ignore_ascii_case("asyncapi")
+                .then(|| crate::asyncapi::view(definition))
+                .flatten();
             ctx = context! { ..ctx, ..context! {
                 definition => definition,
                 definition_url => format!("{base}/definition"),
+                asyncapi => ser(&asyncapi),
             } };
         }
         "dependencies" => {
