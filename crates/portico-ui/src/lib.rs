@@ -11,6 +11,7 @@ mod assets;
 mod asyncapi;
 pub mod entity_view;
 mod graph;
+mod highlight;
 mod markdown;
 pub mod nav;
 mod pages;

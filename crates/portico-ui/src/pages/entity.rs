@@ -285,6 +285,9 @@ fn render<S: CatalogStore>(
                 definition => definition,
                 definition_url => format!("{base}/definition"),
                 asyncapi => ser(&asyncapi),
+                highlighted => minijinja::Value::from_safe_string(
+                    crate::highlight::highlight(definition, &summary.spec_type),
+                ),
             } };
         }
         "dependencies" => {
