@@ -153,6 +153,26 @@ async fn entity_tabs_definition_and_graph() {
         "{graph}"
     );
 
+    // AsyncAPI: a readable summary of channels and operations.
+    let (status, asyncapi) = ui.get("/catalog/default/api/streetlights?tab=api").await;
+    assert_eq!(status, 200);
+    assert!(asyncapi.contains("Streetlights API"), "{asyncapi}");
+    assert!(asyncapi.contains("lighting&#x2f;measured"), "{asyncapi}");
+    assert!(
+        asyncapi.contains(r#"class="op op-subscribe""#),
+        "{asyncapi}"
+    );
+
+    // GraphQL: the SDL as highlighted code.
+    let (status, graphql) = ui
+        .get("/catalog/default/api/starwars-graphql?tab=api")
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        graphql.contains(r#"<span class="hl-keyword">type</span>"#),
+        "{graphql}"
+    );
+
     let (status, _) = ui
         .get("/catalog/default/component/artist-lookup?tab=api")
         .await;
