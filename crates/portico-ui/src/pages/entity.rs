@@ -356,20 +356,21 @@ fn related<S: CatalogStore>(ui: &Ui<S>, target: &str) -> Related {
 }
 
 fn relation_groups<S: CatalogStore>(ui: &Ui<S>, entity: &Value) -> Vec<RelationGroup> {
-    let mut by_type: BTreeMap<usize, (String, Vec<String>)> = BTreeMap::new();
+    // Known types in RELATION_LABELS order, then any other type by name.
+    let mut by_type: BTreeMap<(usize, String), Vec<String>> = BTreeMap::new();
     for (relation_type, target) in entity_view::relations(entity) {
         let order = RELATION_LABELS
             .iter()
             .position(|(t, _)| t.eq_ignore_ascii_case(relation_type))
             .unwrap_or(RELATION_LABELS.len());
-        let slot = by_type
-            .entry(order * 1000 + usize::from(order == RELATION_LABELS.len()) * relation_type.len())
-            .or_insert_with(|| (relation_type.to_owned(), Vec::new()));
-        slot.1.push(target.to_owned());
+        by_type
+            .entry((order, relation_type.to_owned()))
+            .or_default()
+            .push(target.to_owned());
     }
     by_type
-        .into_values()
-        .map(|(relation_type, mut targets)| {
+        .into_iter()
+        .map(|((_, relation_type), mut targets)| {
             targets.sort();
             targets.dedup();
             let hidden = targets.len().saturating_sub(RELATED_PER_TYPE);
