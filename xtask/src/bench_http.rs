@@ -167,7 +167,7 @@ struct SizeResult {
 
 /// How a SIGTERM ended the server.
 #[derive(Debug)]
-struct Stopped {
+pub(crate) struct Stopped {
     status: Option<ExitStatus>,
     after: Duration,
     /// It did not exit within [`SHUTDOWN_TIMEOUT`] and was killed.
@@ -278,7 +278,7 @@ impl LoadStats {
 }
 
 /// The `p`th percentile (0–100, nearest rank) of sorted values; 0 when empty.
-fn percentile(sorted: &[u32], p: f64) -> u32 {
+pub(crate) fn percentile(sorted: &[u32], p: f64) -> u32 {
     let n = sorted.len();
     if n == 0 {
         return 0;
@@ -712,7 +712,7 @@ fn describe_body(body: &[u8]) -> String {
 }
 
 /// Polls `url` until it answers 200; the time since `spawned`.
-async fn first_ok(
+pub(crate) async fn first_ok(
     client: &reqwest::Client,
     url: &str,
     spawned: Instant,
@@ -736,11 +736,11 @@ async fn first_ok(
 
 /// A running `portico serve`; killed if dropped while running.
 #[derive(Debug)]
-struct Server {
+pub(crate) struct Server {
     child: Child,
     pid: u32,
-    spawned: Instant,
-    base: String,
+    pub(crate) spawned: Instant,
+    pub(crate) base: String,
     lines: mpsc::Receiver<String>,
     reader: Option<JoinHandle<()>>,
     log: PathBuf,
@@ -749,7 +749,7 @@ struct Server {
 }
 
 impl Server {
-    fn spawn(binary: &Path, config: &Path, log: &Path) -> anyhow::Result<Self> {
+    pub(crate) fn spawn(binary: &Path, config: &Path, log: &Path) -> anyhow::Result<Self> {
         let stderr =
             File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
         let spawned = Instant::now();
@@ -786,7 +786,7 @@ impl Server {
     }
 
     /// Waits for the listening line; the time since the spawn.
-    fn wait_listening(&mut self, timeout: Duration) -> anyhow::Result<Duration> {
+    pub(crate) fn wait_listening(&mut self, timeout: Duration) -> anyhow::Result<Duration> {
         loop {
             let left = timeout.saturating_sub(self.spawned.elapsed());
             match self.lines.recv_timeout(left) {
@@ -816,7 +816,7 @@ impl Server {
     }
 
     /// Sends SIGTERM and waits up to [`SHUTDOWN_TIMEOUT`] for the exit (then kills it).
-    fn stop(&mut self) -> anyhow::Result<Stopped> {
+    pub(crate) fn stop(&mut self) -> anyhow::Result<Stopped> {
         let sent = Instant::now();
         let status = Command::new("kill")
             .args(["-TERM", &self.pid.to_string()])
@@ -887,7 +887,7 @@ impl Drop for Server {
 
 /// `metadata.name` of every `Component`, in file order (the generator writes `kind:` at column
 /// 0 and the name as the first `  name:` line after it).
-fn component_names(catalog: &GeneratedCatalog) -> Vec<String> {
+pub(crate) fn component_names(catalog: &GeneratedCatalog) -> Vec<String> {
     let mut names = Vec::with_capacity(catalog.counts.components);
     for file in &catalog.files {
         let mut in_component = false;
@@ -904,7 +904,7 @@ fn component_names(catalog: &GeneratedCatalog) -> Vec<String> {
 }
 
 /// Writes `app-config.yaml`: the catalog as a file location, SQLite under `<dir>/data`.
-fn write_config(dir: &Path) -> anyhow::Result<PathBuf> {
+pub(crate) fn write_config(dir: &Path) -> anyhow::Result<PathBuf> {
     let data = dir.join("data");
     std::fs::create_dir_all(&data)?;
     // JSON strings are YAML strings: any path is quoted correctly.

@@ -17,6 +17,7 @@ mod bench_http;
 mod bench_ingest;
 mod bench_read_model;
 mod bench_techdocs;
+mod bench_ui;
 
 #[derive(Debug, Parser)]
 #[command(name = "cargo xtask", about = "Portico repository automation")]
@@ -82,6 +83,19 @@ enum Command {
         /// Concurrent clients (tokio tasks sharing one keep-alive HTTP client).
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
+    },
+    /// Time the web UI's main pages on `portico serve` (release) over generated catalogs, and
+    /// weigh them (HTML + CSS + JS).
+    BenchUi {
+        /// Catalog sizes in entities, comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = [10_000, 100_000])]
+        sizes: Vec<usize>,
+        /// Use the existing target/release/portico instead of running `cargo build --release`.
+        #[arg(long)]
+        no_build: bool,
+        /// Timed requests per page.
+        #[arg(long, default_value_t = 200)]
+        iterations: usize,
     },
     /// Build the in-memory read model from a generated catalog and time its queries.
     BenchReadModel {
@@ -195,6 +209,15 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             mkdocs: !no_mkdocs,
             mkdocs_timeout: std::time::Duration::from_secs(mkdocs_timeout_secs),
             incremental_runs,
+        })?,
+        Command::BenchUi {
+            sizes,
+            no_build,
+            iterations,
+        } => bench_ui::run(&bench_ui::Options {
+            sizes,
+            build: !no_build,
+            iterations,
         })?,
         Command::Tidy => {
             let problems = tidy::run_all(&workspace_root())?;

@@ -59,7 +59,14 @@
       document.querySelectorAll("details.user-menu[open]").forEach(function (d) { d.open = false; });
     }
   });
+  // On a phone the facet lists would push the table off screen: start them folded.
+  function foldFilters(scope) {
+    if (window.matchMedia && window.matchMedia("(max-width: 900px)").matches) {
+      (scope || document).querySelectorAll("details[data-collapse-narrow]").forEach(function (d) { d.open = false; });
+    }
+  }
   document.addEventListener("DOMContentLoaded", function () {
+    foldFilters(document);
     themeApiDocs();
     var theme = storedTheme();
     document.querySelectorAll("[data-theme-choice]").forEach(function (input) { input.checked = input.value === theme; });

@@ -248,8 +248,7 @@ fn draw<'a>(
             escape(&entity_view::label_of_ref(to)),
         );
     }
-    for (column, members) in &columns {
-        let _ = column;
+    for members in columns.values() {
         for (r, node) in members {
             let Some(&(x, y)) = position.get(r.as_str()) else {
                 continue;

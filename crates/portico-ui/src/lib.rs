@@ -8,8 +8,10 @@
 //! extending `layout.html`, and (if it belongs in the sidebar) a [`nav::NavEntry`].
 
 mod assets;
+mod asyncapi;
 pub mod entity_view;
 mod graph;
+mod highlight;
 mod markdown;
 pub mod nav;
 mod pages;
@@ -51,6 +53,7 @@ pub struct Ui<S: CatalogStore> {
     /// Title and flags.
     pub config: UiConfig,
     templates: render::Templates,
+    problems: pages::home::ProblemCache,
 }
 
 impl<S: CatalogStore> std::fmt::Debug for Ui<S> {
@@ -68,6 +71,7 @@ impl<S: CatalogStore> Ui<S> {
             engine,
             config,
             templates: render::Templates::new(),
+            problems: pages::home::ProblemCache::default(),
         }
     }
 }

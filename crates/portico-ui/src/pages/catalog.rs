@@ -465,7 +465,7 @@ fn table<S: CatalogStore>(
     kinds.sort_by(|a, b| a.label.cmp(&b.label));
 
     let mut active_filters = Vec::new();
-    for (i, (param, values)) in state.filters.iter().enumerate() {
+    for (i, (_, values)) in state.filters.iter().enumerate() {
         for value in values {
             let mut next = state.clone();
             next.filters[i].1.retain(|v| v != value);
@@ -483,7 +483,6 @@ fn table<S: CatalogStore>(
                 ),
                 remove_href: next.href(base, fixed),
             });
-            let _ = param;
         }
     }
     let clear_href = {

@@ -25,6 +25,8 @@ use crate::{Ui, UiError};
 const RELATED_PER_TYPE: usize = 100;
 /// Most entities listed as owned by a group (directly or through child groups).
 const OWNED_LIMIT: usize = 200;
+/// Most groups walked below a group for what it owns.
+const MAX_GROUPS: usize = 1000;
 
 /// The annotations that point at a descriptor's source.
 const SOURCE_LOCATION: &str = "backstage.io/source-location";
@@ -274,9 +276,18 @@ fn render<S: CatalogStore>(
                 .pointer("/spec/definition")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
+            let asyncapi = summary
+                .spec_type
+                .eq_ignore_ascii_case("asyncapi")
+                .then(|| crate::asyncapi::view(definition))
+                .flatten();
             ctx = context! { ..ctx, ..context! {
                 definition => definition,
                 definition_url => format!("{base}/definition"),
+                asyncapi => ser(&asyncapi),
+                highlighted => minijinja::Value::from_safe_string(
+                    crate::highlight::highlight(definition, &summary.spec_type),
+                ),
             } };
         }
         "dependencies" => {
@@ -345,20 +356,21 @@ fn related<S: CatalogStore>(ui: &Ui<S>, target: &str) -> Related {
 }
 
 fn relation_groups<S: CatalogStore>(ui: &Ui<S>, entity: &Value) -> Vec<RelationGroup> {
-    let mut by_type: BTreeMap<usize, (String, Vec<String>)> = BTreeMap::new();
+    // Known types in RELATION_LABELS order, then any other type by name.
+    let mut by_type: BTreeMap<(usize, String), Vec<String>> = BTreeMap::new();
     for (relation_type, target) in entity_view::relations(entity) {
         let order = RELATION_LABELS
             .iter()
             .position(|(t, _)| t.eq_ignore_ascii_case(relation_type))
             .unwrap_or(RELATION_LABELS.len());
-        let slot = by_type
-            .entry(order * 1000 + usize::from(order == RELATION_LABELS.len()) * relation_type.len())
-            .or_insert_with(|| (relation_type.to_owned(), Vec::new()));
-        slot.1.push(target.to_owned());
+        by_type
+            .entry((order, relation_type.to_owned()))
+            .or_default()
+            .push(target.to_owned());
     }
     by_type
-        .into_values()
-        .map(|(relation_type, mut targets)| {
+        .into_iter()
+        .map(|((_, relation_type), mut targets)| {
             targets.sort();
             targets.dedup();
             let hidden = targets.len().saturating_sub(RELATED_PER_TYPE);
@@ -387,6 +399,11 @@ fn owned_through_children<S: CatalogStore>(ui: &Ui<S>, group: &Value) -> Vec<Sum
             continue;
         }
         for (relation_type, target) in entity_view::relations(&current) {
+            let wanted = (relation_type == "ownerOf" && owned.len() < OWNED_LIMIT)
+                || (relation_type == "parentOf" && seen_groups.len() < MAX_GROUPS);
+            if !wanted {
+                continue;
+            }
             let Some(json) = ui.engine.read_model().by_ref(target) else {
                 continue;
             };
@@ -395,7 +412,7 @@ fn owned_through_children<S: CatalogStore>(ui: &Ui<S>, group: &Value) -> Vec<Sum
             };
             if relation_type == "ownerOf" && owned.len() < OWNED_LIMIT {
                 owned.push(entity_view::summary(&value));
-            } else if relation_type == "parentOf" && seen_groups.len() < 1000 {
+            } else if relation_type == "parentOf" {
                 queue.push_back(value);
             }
         }

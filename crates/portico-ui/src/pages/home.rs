@@ -1,19 +1,78 @@
-//! `/`: the home page — how many entities of each kind, the orphaned entities (their location
-//! no longer lists them), and shortcuts to the main pages.
+//! `/`: the home page — how many entities of each kind, the entities with processing errors, the
+//! orphaned entities (their location no longer lists them), and shortcuts to the main pages.
+//!
+//! The read model does not index `status` (Backstage's search table does not either), so finding
+//! the entities with errors scans the stored JSON; the answer is kept for [`PROBLEMS_TTL`], so a
+//! large catalog pays that scan at most once per interval.
 
 use axum::response::Response;
 use minijinja::context;
 use portico_catalog::read_model::{EntityQuery, OrderField, Predicate};
 use portico_store::CatalogStore;
 use serde::Serialize;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use super::UiState;
-use crate::entity_view;
+use crate::entity_view::{self, Summary};
 use crate::render::{Html, ser};
 use crate::{Ui, UiError};
+use portico_catalog::read_model::ReadModel;
 
 /// Orphans listed on the home page.
 const ORPHANS_SHOWN: usize = 10;
+/// Entities with errors listed on the home page.
+const PROBLEMS_SHOWN: usize = 10;
+/// How long the list of entities with errors is reused.
+const PROBLEMS_TTL: Duration = Duration::from_secs(30);
+
+/// The last scan for entities with processing errors: when, the catalog size then, the first
+/// few and how many.
+#[derive(Debug, Default)]
+pub(crate) struct ProblemCache(Mutex<Option<ProblemScan>>);
+
+/// One scan for entities with processing errors.
+#[derive(Debug)]
+struct ProblemScan {
+    at: Instant,
+    /// Entities in the catalog then: a different count means the scan is stale.
+    catalog_size: usize,
+    shown: Vec<Summary>,
+    total: usize,
+}
+
+impl ProblemCache {
+    /// Forgets the last scan (after a change the viewer made, such as registering).
+    pub(crate) fn invalidate(&self) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
+
+/// Entities whose stored JSON has `status.items` (the stitcher writes it only for errors).
+fn scan_problems(read_model: &ReadModel) -> (Vec<Summary>, usize) {
+    let Ok(page) = read_model.query(&EntityQuery {
+        filter: Predicate::MatchAll,
+        order: vec![OrderField::asc("metadata.name")],
+        limit: read_model.len(),
+        ..EntityQuery::default()
+    }) else {
+        return (Vec::new(), 0);
+    };
+    let mut shown = Vec::new();
+    let mut total = 0;
+    for json in &page.items {
+        if !json.contains("\"status\":{\"items\"") {
+            continue;
+        }
+        total += 1;
+        if shown.len() < PROBLEMS_SHOWN
+            && let Ok(entity) = serde_json::from_str::<serde_json::Value>(json)
+        {
+            shown.push(entity_view::summary(&entity));
+        }
+    }
+    (shown, total)
+}
 
 #[derive(Debug, Serialize)]
 struct KindCount {
@@ -59,6 +118,26 @@ fn render<S: CatalogStore>(ui: &Ui<S>) -> Result<Html, UiError> {
             ..EntityQuery::default()
         })
         .map_err(|e| UiError::Internal(e.to_string()))?;
+    let (problems, problem_total) = {
+        let mut cache = ui.problems.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match &*cache {
+            Some(scan)
+                if scan.at.elapsed() < PROBLEMS_TTL && scan.catalog_size == read_model.len() =>
+            {
+                (scan.shown.clone(), scan.total)
+            }
+            _ => {
+                let (shown, total) = scan_problems(&read_model);
+                *cache = Some(ProblemScan {
+                    at: Instant::now(),
+                    catalog_size: read_model.len(),
+                    shown: shown.clone(),
+                    total,
+                });
+                (shown, total)
+            }
+        }
+    };
     drop(read_model);
     let orphan_rows: Vec<entity_view::Summary> = orphans
         .items
@@ -71,6 +150,8 @@ fn render<S: CatalogStore>(ui: &Ui<S>) -> Result<Html, UiError> {
         kinds => ser(&kinds),
         orphans => ser(&orphan_rows),
         orphan_total => orphans.total_items,
+        problems => ser(&problems),
+        problem_total => problem_total,
     };
     ui.page(ui.shell("Home", "home"), "home.html", ctx)
 }

@@ -140,6 +140,7 @@ pub(crate) async fn register<S: CatalogStore>(ui: UiState<S>, body: String) -> R
             .register_location(kind, &target, LocationOrigin::Api)
             .await
             .map_err(engine_error)?;
+        ui.problems.invalidate();
         let origin = portico_catalog::engine::processing::location_ref(&record);
         let (rows, total) = entities_of_origin(&ui, &origin);
         let ctx =

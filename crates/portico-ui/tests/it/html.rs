@@ -153,6 +153,26 @@ async fn entity_tabs_definition_and_graph() {
         "{graph}"
     );
 
+    // AsyncAPI: a readable summary of channels and operations.
+    let (status, asyncapi) = ui.get("/catalog/default/api/streetlights?tab=api").await;
+    assert_eq!(status, 200);
+    assert!(asyncapi.contains("Streetlights API"), "{asyncapi}");
+    assert!(asyncapi.contains("lighting&#x2f;measured"), "{asyncapi}");
+    assert!(
+        asyncapi.contains(r#"class="op op-subscribe""#),
+        "{asyncapi}"
+    );
+
+    // GraphQL: the SDL as highlighted code.
+    let (status, graphql) = ui
+        .get("/catalog/default/api/starwars-graphql?tab=api")
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        graphql.contains(r#"<span class="hl-keyword">type</span>"#),
+        "{graphql}"
+    );
+
     let (status, _) = ui
         .get("/catalog/default/component/artist-lookup?tab=api")
         .await;
@@ -270,4 +290,58 @@ async fn readonly_refuses_registering() {
     assert!(html.contains("read-only"), "{html}");
     let (_, page) = ui.get("/catalog/default/component/artist-lookup").await;
     assert!(!page.contains("Unregister"));
+}
+
+#[tokio::test]
+async fn processing_errors_show_on_home_and_entity_page() {
+    let ui = start(false).await;
+    let file = ui.files.join("breaks.yaml");
+    let good = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: breaks-later\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n";
+    std::fs::write(&file, good).unwrap();
+    ui.engine
+        .register_location(
+            "file",
+            file.to_str().unwrap(),
+            portico_store::LocationOrigin::Api,
+        )
+        .await
+        .unwrap();
+    let (_, home) = ui.get("/").await;
+    assert!(
+        home.contains("None — every entity was processed cleanly."),
+        "{home}"
+    );
+    // The file turns invalid: the last good version stays, with the error.
+    std::fs::write(
+        &file,
+        good.replace("lifecycle: production", "lifecycle: [not, a, string]"),
+    )
+    .unwrap();
+    assert!(
+        ui.engine
+            .refresh_entity("component:default/breaks-later")
+            .await
+            .unwrap()
+    );
+    let (status, page) = ui.get("/catalog/default/component/breaks-later").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("This entity has processing errors."),
+        "{page}"
+    );
+    assert!(page.contains("role=\"alert\""));
+    // The home page's list is cached for a while; a registration (through the UI) refreshes it,
+    // and so does a change in the number of entities. Register something to see it now.
+    let other = ui.files.join("other.yaml");
+    std::fs::write(&other, good.replace("breaks-later", "another-one")).unwrap();
+    let (status, _) = ui
+        .post_form(
+            "/catalog-import/register",
+            &format!("target={}", encode(other.to_str().unwrap())),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, home) = ui.get("/").await;
+    assert!(home.contains("Entities with processing errors"), "{home}");
+    assert!(home.contains(">breaks-later</a>"), "{home}");
 }

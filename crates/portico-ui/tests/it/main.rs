@@ -24,6 +24,8 @@ pub struct Running {
     pub client: reqwest::Client,
     /// A folder for files the test registers.
     pub files: PathBuf,
+    /// The engine the UI reads.
+    pub engine: Arc<Engine<SqlStore>>,
     _dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -83,8 +85,9 @@ pub async fn start(readonly: bool) -> Running {
             .await
             .unwrap();
     }
+    let engine = Arc::new(engine);
     let ui = Ui::new(
-        Arc::new(engine),
+        Arc::clone(&engine),
         UiConfig {
             title: "Test Portal".to_owned(),
             readonly,
@@ -105,6 +108,7 @@ pub async fn start(readonly: bool) -> Running {
         base: format!("http://{addr}"),
         client: reqwest::Client::new(),
         files,
+        engine,
         _dir: dir,
         shutdown: Some(tx),
     }
