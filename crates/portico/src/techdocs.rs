@@ -330,7 +330,7 @@ async fn live_reload(
 
 async fn static_file(State(state): State<ServeState>, uri: Uri) -> Response {
     let path = uri.path().trim_start_matches('/');
-    let decoded = percent_decode(path);
+    let decoded = portico_techdocs::urls::percent_decode(path);
     if decoded
         .split('/')
         .any(|part| part == ".." || part.contains('\\'))
@@ -353,27 +353,6 @@ async fn static_file(State(state): State<ServeState>, uri: Uri) -> Response {
         Ok(bytes) => ([(header::CONTENT_TYPE, content_type(&file))], bytes).into_response(),
         Err(_) => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        if bytes[index] == b'%'
-            && let (Some(high), Some(low)) = (
-                bytes.get(index + 1).and_then(|b| (*b as char).to_digit(16)),
-                bytes.get(index + 2).and_then(|b| (*b as char).to_digit(16)),
-            )
-        {
-            out.push(u8::try_from(high * 16 + low).unwrap_or(b'?'));
-            index += 3;
-            continue;
-        }
-        out.push(bytes[index]);
-        index += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn content_type(path: &Path) -> &'static str {
