@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, ensure};
 use portico_testkit::catalog_gen::{CatalogSpec, generate, write_to_dir};
 use xtask::bench::{machine_info, release_binary};
-use xtask::{cargo, workspace_root};
+use xtask::workspace_root;
 
 use crate::bench_http::{Server, component_names, first_ok, percentile, write_config};
 
@@ -52,13 +52,7 @@ struct SizeResult {
 pub fn run(options: &Options) -> anyhow::Result<()> {
     let root = workspace_root();
     if options.build {
-        eprintln!("bench-ui: cargo build --release -p portico");
-        let status = std::process::Command::new(cargo())
-            .args(["build", "--release", "-p", "portico"])
-            .current_dir(&root)
-            .status()
-            .context("running cargo build --release")?;
-        ensure!(status.success(), "cargo build --release failed: {status}");
+        xtask::bench::build_release_portico(&root, "bench-ui")?;
     }
     let binary = release_binary(&root)?;
     ensure!(
