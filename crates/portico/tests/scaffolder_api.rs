@@ -113,24 +113,7 @@ async fn tasks_run_stream_and_publish_through_the_api() {
         ),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portico"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(&config)
-        .current_dir(work.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let server = Server(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("Portico listening on ")
-        .unwrap()
-        .to_owned();
-    let api = format!("{base}/api/scaffolder/v2");
+    let (server, api) = start_server(&config, work.path());
     let client = reqwest::Client::new();
 
     // The template is in the catalog once loading is done.
@@ -284,7 +267,7 @@ fn start_server(config: &Path, work: &Path) -> (Server, String) {
         .arg(config)
         .current_dir(work)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
