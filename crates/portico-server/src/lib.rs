@@ -95,8 +95,15 @@ impl<T: Send + Sync> FromRequestParts<T> for Caller {
     }
 }
 
-/// The whole HTTP application.
+/// The whole HTTP API (no web pages).
 pub fn app<S: CatalogStore>(state: AppState<S>) -> Router {
+    app_with_pages(state, Router::new())
+}
+
+/// The whole HTTP application: the API and `pages` (the web UI, whose fallback answers every
+/// path outside `/api`) behind the same request ids, tracing, metrics and panic guard. Unknown
+/// paths under `/api/` always get Backstage's `NotFoundError` JSON, never a page.
+pub fn app_with_pages<S: CatalogStore>(state: AppState<S>, pages: Router) -> Router {
     let state = Arc::new(state);
     let metrics = Arc::new(metrics::Metrics::default());
     let metrics_route = Router::new()
@@ -118,9 +125,15 @@ pub fn app<S: CatalogStore>(state: AppState<S>) -> Router {
     }
     router
         .merge(health::router::<S>())
+        // A bare 404 (no content type): `error_envelope` turns it into a `NotFoundError`.
+        .route(
+            "/api/{*rest}",
+            axum::routing::any(|| async { axum::http::StatusCode::NOT_FOUND }),
+        )
+        .with_state(state)
+        .merge(pages)
         // A route layer runs after routing, so requests are labelled by route pattern.
         .route_layer(middleware::from_fn_with_state(metrics, metrics::record))
-        .with_state(state)
         .merge(metrics_route)
         .layer(middleware::from_fn(error::error_envelope))
         .layer(CatchPanicLayer::new())

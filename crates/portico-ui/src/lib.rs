@@ -24,6 +24,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 use portico_catalog::engine::Engine;
+use portico_plugin_api::{AllowAll, Authorizer, Permission};
 use portico_store::CatalogStore;
 
 pub use render::{Html, UiError};
@@ -52,6 +53,8 @@ pub struct Ui<S: CatalogStore> {
     pub engine: Arc<Engine<S>>,
     /// Title and flags.
     pub config: UiConfig,
+    /// Decides every page, like the API's handlers (allow-all until access control is set up).
+    authorizer: Arc<dyn Authorizer>,
     templates: render::Templates,
     problems: pages::home::ProblemCache,
 }
@@ -70,16 +73,25 @@ impl<S: CatalogStore> Ui<S> {
         Self {
             engine,
             config,
+            authorizer: Arc::new(AllowAll),
             templates: render::Templates::new(),
             problems: pages::home::ProblemCache::default(),
         }
+    }
+
+    /// The same UI deciding its pages with `authorizer` (the API's, so both agree).
+    #[must_use]
+    pub fn with_authorizer(mut self, authorizer: Arc<dyn Authorizer>) -> Self {
+        self.authorizer = authorizer;
+        self
     }
 }
 
 /// The UI routes, to be merged at the root of the server (the API keeps `/api/*`).
 pub fn router<S: CatalogStore>(ui: Ui<S>) -> Router {
     let ui = Arc::new(ui);
-    Router::new()
+    // Every page asks the authorizer for the permission of its group before its handler runs.
+    let read = Router::new()
         .route("/", get(pages::home::page::<S>))
         .route("/catalog", get(pages::catalog::catalog_page::<S>))
         .route("/api-docs", get(pages::catalog::api_docs_page::<S>))
@@ -91,20 +103,36 @@ pub fn router<S: CatalogStore>(ui: Ui<S>) -> Router {
             "/catalog/{namespace}/{kind}/{name}/definition",
             get(pages::entity::definition::<S>),
         )
-        .route(
-            "/catalog/{namespace}/{kind}/{name}/unregister",
-            get(pages::import::confirm_unregister::<S>).post(pages::import::unregister::<S>),
-        )
+        .route("/search", get(pages::search::page::<S>))
+        .route("/docs", get(pages::placeholder::docs::<S>))
+        .route("/create", get(pages::placeholder::create::<S>))
+        .route("/settings", get(pages::placeholder::settings::<S>))
+        .route_layer(axum::middleware::from_fn_with_state(
+            (Arc::clone(&ui), Permission::CATALOG_ENTITY_READ),
+            pages::authorize_page::<S>,
+        ));
+    let register = Router::new()
         .route("/catalog-import", get(pages::import::form::<S>))
         .route("/catalog-import/analyze", post(pages::import::analyze::<S>))
         .route(
             "/catalog-import/register",
             post(pages::import::register::<S>),
         )
-        .route("/search", get(pages::search::page::<S>))
-        .route("/docs", get(pages::placeholder::docs::<S>))
-        .route("/create", get(pages::placeholder::create::<S>))
-        .route("/settings", get(pages::placeholder::settings::<S>))
+        .route_layer(axum::middleware::from_fn_with_state(
+            (Arc::clone(&ui), Permission::CATALOG_LOCATION_CREATE),
+            pages::authorize_page::<S>,
+        ));
+    let unregister = Router::new()
+        .route(
+            "/catalog/{namespace}/{kind}/{name}/unregister",
+            get(pages::import::confirm_unregister::<S>).post(pages::import::unregister::<S>),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            (Arc::clone(&ui), Permission::CATALOG_LOCATION_DELETE),
+            pages::authorize_page::<S>,
+        ));
+    read.merge(register)
+        .merge(unregister)
         .route("/static/{*path}", get(assets::serve))
         .fallback(pages::not_found::<S>)
         .with_state(ui)

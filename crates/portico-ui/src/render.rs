@@ -51,6 +51,9 @@ pub enum UiError {
     /// The request is wrong (bad parameter, bad form).
     #[error("{0}")]
     Input(String),
+    /// The viewer may not do this (the authorizer said no).
+    #[error("{0}")]
+    Forbidden(String),
     /// The catalog is still loading.
     #[error("The catalog is still loading; this page refreshes by itself.")]
     Loading,
@@ -64,6 +67,7 @@ impl UiError {
         match self {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Input(_) => StatusCode::BAD_REQUEST,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::Loading => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

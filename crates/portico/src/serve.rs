@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use portico_catalog::engine::{CatalogSettings, Engine, system_clock};
-use portico_server::{AppState, app};
+use portico_server::AppState;
 use portico_store_sql::SqlStore;
 use tokio::sync::watch;
 
@@ -227,8 +227,9 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
             title: options.title.clone(),
             readonly: options.readonly,
         },
-    );
-    let routes = app(state).merge(portico_ui::router(ui));
+    )
+    .with_authorizer(Arc::clone(&state.authorizer));
+    let routes = portico_server::app_with_pages(state, portico_ui::router(ui));
     axum::serve(listener, routes)
         .with_graceful_shutdown(stop)
         .await

@@ -204,3 +204,72 @@ async fn catalog_answers_503_until_loaded() {
     let readyz = client.get(format!("{base}/readyz")).send().await.unwrap();
     assert_eq!(readyz.status().as_u16(), 200);
 }
+
+/// With the web pages merged in (as `portico serve` does), unknown API paths still get
+/// Backstage's JSON error while other paths reach the pages, and pages carry request ids and
+/// are counted in the metrics like API routes.
+#[tokio::test]
+async fn pages_share_the_layers_and_never_answer_api_paths() {
+    use axum::response::IntoResponse;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let store = portico_store_sql::SqlStore::open_sqlite(&dir.path().join("p.db"))
+        .await
+        .unwrap();
+    let engine = Arc::new(portico_catalog::engine::Engine::new(
+        Arc::new(store),
+        Arc::new(portico_catalog::LocalReader),
+        portico_catalog::engine::CatalogSettings::default(),
+        portico_catalog::engine::system_clock(),
+    ));
+    engine.load().await.unwrap();
+    engine.mark_loaded();
+    let page = || async {
+        (
+            [("content-type", "text/html")],
+            "<!doctype html><p>a page</p>",
+        )
+            .into_response()
+    };
+    let pages = axum::Router::new()
+        .route("/hello", axum::routing::get(page))
+        .fallback(|| async {
+            (
+                axum::http::StatusCode::NOT_FOUND,
+                [("content-type", "text/html")],
+                "<p>no page</p>",
+            )
+        });
+    let app = portico_server::app_with_pages(portico_server::AppState::new(engine), pages);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = reqwest::Client::new();
+    for path in ["/api/catalog/nope", "/api/nope", "/api/scaffolder/v2/tasks"] {
+        let response = client.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 404, "{path}");
+        assert!(response.headers().contains_key("x-request-id"), "{path}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"]["name"], "NotFoundError", "{path}");
+        assert_eq!(body["error"]["message"], format!("Not found: GET {path}"));
+    }
+    let hello = client.get(format!("{base}/hello")).send().await.unwrap();
+    assert_eq!(hello.status().as_u16(), 200);
+    assert!(hello.headers().contains_key("x-request-id"));
+    let missing = client.get(format!("{base}/nowhere")).send().await.unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    assert_eq!(missing.text().await.unwrap(), "<p>no page</p>");
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics
+            .contains(r#"portico_http_requests_total{method="GET",route="/hello",status="2xx"} 1"#),
+        "{metrics}"
+    );
+}

@@ -14,6 +14,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use minijinja::Value;
+use portico_plugin_api::{Decision, Permission, Principal};
 use portico_store::CatalogStore;
 
 use crate::render::{Html, Shell, error_page};
@@ -90,6 +91,28 @@ pub(crate) fn wants_fragment(headers: &HeaderMap, target: &str) -> bool {
             .get("hx-target")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|t| t == target)
+}
+
+/// Route-layer middleware: answers 403 (in the layout) unless the request's principal — a
+/// guest until authentication puts one in the request's extensions — may do the permission of
+/// the route's group (see [`crate::router`]).
+pub(crate) async fn authorize_page<S: CatalogStore>(
+    State((ui, permission)): State<(Arc<Ui<S>>, Permission)>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let principal = request
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .unwrap_or(Principal::Guest);
+    match ui.authorizer.authorize(&principal, permission, None) {
+        Decision::Allow => next.run(request).await,
+        Decision::Deny => ui.respond(Err(UiError::Forbidden(format!(
+            "You are not allowed to do this ({}).",
+            permission.0
+        )))),
+    }
 }
 
 /// Any address no page answers.

@@ -1,7 +1,11 @@
 //! The HTML handlers over HTTP: the layout, escaping and Markdown, filters in the URL, htmx
 //! fragments, paging, entity tabs, error pages, register and unregister.
 
-use crate::{encode, start};
+use std::sync::Arc;
+
+use portico_plugin_api::{Authorizer, Decision, Permission, Principal};
+
+use crate::{encode, start, start_configured};
 
 /// The names in the catalog table of a page, in order.
 fn table_names(html: &str) -> Vec<String> {
@@ -290,6 +294,87 @@ async fn readonly_refuses_registering() {
     assert!(html.contains("read-only"), "{html}");
     let (_, page) = ui.get("/catalog/default/component/artist-lookup").await;
     assert!(!page.contains("Unregister"));
+}
+
+/// A policy for the tests: refuses the listed permissions, allows the rest.
+struct Refuse(&'static [Permission]);
+
+impl Authorizer for Refuse {
+    fn authorize(
+        &self,
+        _: &Principal,
+        permission: Permission,
+        _: Option<&serde_json::Value>,
+    ) -> Decision {
+        if self.0.contains(&permission) {
+            Decision::Deny
+        } else {
+            Decision::Allow
+        }
+    }
+}
+
+#[tokio::test]
+async fn pages_ask_the_authorizer() {
+    let ui = start_configured(false, |ui| {
+        ui.with_authorizer(Arc::new(Refuse(&[
+            Permission::CATALOG_LOCATION_CREATE,
+            Permission::CATALOG_LOCATION_DELETE,
+        ])))
+    })
+    .await;
+    assert_eq!(ui.get("/catalog").await.0, 200);
+    let (status, html) = ui.get("/catalog-import").await;
+    assert_eq!(status, 403);
+    assert!(html.contains("catalog.location.create"), "{html}");
+    assert!(
+        html.contains("<nav"),
+        "the refusal is shown in the layout: {html}"
+    );
+    let file = ui.files.join("refused.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: refused\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n",
+    )
+    .unwrap();
+    let form = format!("target={}", encode(file.to_str().unwrap()));
+    assert_eq!(ui.post_form("/catalog-import/register", &form).await.0, 403);
+    assert_eq!(
+        ui.get("/catalog/default/component/refused").await.0,
+        404,
+        "nothing was registered"
+    );
+    let unregister = "/catalog/default/component/artist-lookup/unregister";
+    assert_eq!(ui.get(unregister).await.0, 403);
+    assert_eq!(ui.post_form(unregister, "confirm=yes").await.0, 403);
+    assert_eq!(
+        ui.get("/catalog/default/component/artist-lookup").await.0,
+        200,
+        "still there"
+    );
+
+    let denied = start_configured(false, |ui| {
+        ui.with_authorizer(Arc::new(Refuse(&[Permission::CATALOG_ENTITY_READ])))
+    })
+    .await;
+    for page in [
+        "/",
+        "/catalog",
+        "/catalog/default/component/artist-lookup",
+        "/search?q=artist",
+    ] {
+        let (status, html) = denied.get(page).await;
+        assert_eq!(status, 403, "{page}");
+        assert!(
+            !html.contains("artist-lookup</a>"),
+            "{page} leaks entities: {html}"
+        );
+    }
+    assert_eq!(
+        denied.get("/static/app.css").await.0,
+        200,
+        "assets stay public"
+    );
 }
 
 #[tokio::test]

@@ -60,6 +60,14 @@ spec:
 
 /// Starts the UI with the example catalog (and [`HOSTILE`]) registered.
 pub async fn start(readonly: bool) -> Running {
+    start_configured(readonly, |ui| ui).await
+}
+
+/// [`start`], with `configure` applied to the UI before it serves (an authorizer, say).
+pub async fn start_configured(
+    readonly: bool,
+    configure: impl FnOnce(Ui<SqlStore>) -> Ui<SqlStore>,
+) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let files = dir.path().join("files");
     std::fs::create_dir_all(&files).unwrap();
@@ -86,13 +94,13 @@ pub async fn start(readonly: bool) -> Running {
             .unwrap();
     }
     let engine = Arc::new(engine);
-    let ui = Ui::new(
+    let ui = configure(Ui::new(
         Arc::clone(&engine),
         UiConfig {
             title: "Test Portal".to_owned(),
             readonly,
         },
-    );
+    ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
