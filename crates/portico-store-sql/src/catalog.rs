@@ -1281,4 +1281,19 @@ impl CatalogStore for SqlStore {
             .map_err(database_error)?;
         Ok(())
     }
+
+    async fn recently_changed(&self, limit: usize) -> StoreResult<Vec<StoredEntity>> {
+        // `final_entities_change` (change_seq) serves the order: no scan however large.
+        sqlx::query(
+            "SELECT entity_ref, uid, final_json, etag FROM final_entities \
+             ORDER BY change_seq DESC, entity_ref LIMIT $1",
+        )
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(database_error)?
+        .iter()
+        .map(stored_from_row)
+        .collect()
+    }
 }

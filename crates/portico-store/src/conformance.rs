@@ -61,6 +61,7 @@ where
     refresh_and_delete_by_uid(&make().await).await;
     partial_updates_only_retire_what_they_name(&make().await).await;
     changes_are_numbered_and_deletions_leave_tombstones(&make().await).await;
+    recently_changed_lists_the_latest_writes_first(&make().await).await;
 }
 
 fn hash_of(text: &str) -> String {
@@ -740,4 +741,55 @@ async fn changes_are_numbered_and_deletions_leave_tombstones<S: CatalogStore>(st
     let again = changes_since(store, written.seq, false).await;
     assert!(again.contains(&("component:default/svc".to_owned(), true)));
     assert!(!again.contains(&("component:default/svc".to_owned(), false)));
+}
+
+async fn recently_changed_lists_the_latest_writes_first<S: CatalogStore>(store: &S) {
+    assert!(store.recently_changed(5).await.unwrap().is_empty());
+    let first = location(store, "/r1.yaml").await;
+    store
+        .apply_source(
+            update(&first, vec![entity("old", "team-a"), group("team-a")]),
+            OrphanStrategy::Keep,
+        )
+        .await
+        .unwrap();
+    stitch_all(store).await;
+    let second = location(store, "/r2.yaml").await;
+    store
+        .apply_source(
+            update(&second, vec![entity("newer", "team-b")]),
+            OrphanStrategy::Keep,
+        )
+        .await
+        .unwrap();
+    stitch_all(store).await;
+    let refs = |list: Vec<StoredEntity>| -> Vec<String> {
+        list.into_iter().map(|e| e.entity_ref).collect()
+    };
+    let recent = refs(store.recently_changed(10).await.unwrap());
+    assert_eq!(
+        recent.first().map(String::as_str),
+        Some("component:default/newer")
+    );
+    assert_eq!(
+        recent.last().map(String::as_str),
+        Some("group:default/team-a"),
+        "written first, listed last: {recent:?}"
+    );
+    assert_eq!(recent.len(), 3, "{recent:?}");
+    assert_eq!(store.recently_changed(1).await.unwrap().len(), 1);
+    // Changing the old one makes it the most recent.
+    store
+        .apply_source(
+            update(&first, vec![entity("old", "team-c"), group("team-a")]),
+            OrphanStrategy::Keep,
+        )
+        .await
+        .unwrap();
+    stitch_all(store).await;
+    let recent = refs(store.recently_changed(1).await.unwrap());
+    assert!(
+        recent == ["component:default/old"] || recent == ["group:default/team-a"],
+        "{recent:?}"
+    );
 }

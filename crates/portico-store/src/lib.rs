@@ -184,4 +184,11 @@ pub trait CatalogStore: Send + Sync + 'static {
 
     /// Whether the database answers.
     fn ping(&self) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The `limit` final entities written most recently (latest change first; entities written
+    /// in the same change in ref order): the home page's "recently changed".
+    fn recently_changed(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<StoredEntity>>> + Send;
 }

@@ -1,5 +1,6 @@
-//! `/`: the home page — how many entities of each kind, the entities with processing errors, the
-//! orphaned entities (their location no longer lists them), and shortcuts to the main pages.
+//! `/`: the home page — how many entities of each kind, the entities changed most recently, the
+//! entities with processing errors, the orphaned entities (their location no longer lists them),
+//! and shortcuts to the main pages.
 //!
 //! The read model does not index `status` (Backstage's search table does not either), so finding
 //! the entities with errors scans the stored JSON; the answer is kept for [`PROBLEMS_TTL`], so a
@@ -19,6 +20,8 @@ use crate::render::{Html, ser};
 use crate::{Ui, UiError};
 use portico_catalog::read_model::ReadModel;
 
+/// Recently changed entities listed on the home page.
+const RECENT_SHOWN: usize = 10;
 /// Orphans listed on the home page.
 const ORPHANS_SHOWN: usize = 10;
 /// Entities with errors listed on the home page.
@@ -83,10 +86,28 @@ struct KindCount {
 
 /// `GET /`.
 pub(crate) async fn page<S: CatalogStore>(ui: UiState<S>) -> Response {
-    ui.respond(render(&ui))
+    let recent = recently_changed(&ui).await;
+    ui.respond(recent.and_then(|recent| render(&ui, &recent)))
 }
 
-fn render<S: CatalogStore>(ui: &Ui<S>) -> Result<Html, UiError> {
+/// The entities written most recently, from the store's change order (the read model keeps no
+/// change times).
+async fn recently_changed<S: CatalogStore>(ui: &Ui<S>) -> Result<Vec<Summary>, UiError> {
+    ui.ensure_loaded()?;
+    let stored = ui
+        .engine
+        .store()
+        .recently_changed(RECENT_SHOWN)
+        .await
+        .map_err(|e| UiError::Internal(e.to_string()))?;
+    Ok(stored
+        .iter()
+        .filter_map(|e| serde_json::from_str::<serde_json::Value>(&e.final_json).ok())
+        .map(|e| entity_view::summary(&e))
+        .collect())
+}
+
+fn render<S: CatalogStore>(ui: &Ui<S>, recent: &[Summary]) -> Result<Html, UiError> {
     ui.ensure_loaded()?;
     let read_model = ui.engine.read_model();
     let total = read_model.len();
@@ -148,6 +169,7 @@ fn render<S: CatalogStore>(ui: &Ui<S>) -> Result<Html, UiError> {
     let ctx = context! {
         total => total,
         kinds => ser(&kinds),
+        recent => ser(&recent),
         orphans => ser(&orphan_rows),
         orphan_total => orphans.total_items,
         problems => ser(&problems),

@@ -296,6 +296,44 @@ async fn readonly_refuses_registering() {
     assert!(!page.contains("Unregister"));
 }
 
+#[tokio::test]
+async fn home_lists_recently_changed_entities_latest_first() {
+    let ui = start(false).await;
+    let file = ui.files.join("fresh.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: freshly-registered\nspec:\n  type: service\n  lifecycle: production\n  owner: team-a\n",
+    )
+    .unwrap();
+    ui.engine
+        .register_location(
+            "file",
+            file.to_str().unwrap(),
+            portico_store::LocationOrigin::Config,
+        )
+        .await
+        .unwrap();
+    let (status, html) = ui.get("/").await;
+    assert_eq!(status, 200);
+    let recent = html
+        .split(r#"id="recent-heading""#)
+        .nth(1)
+        .and_then(|rest| rest.split("</section>").next())
+        .unwrap_or_else(|| panic!("no recently changed section: {html}"));
+    let first: Vec<&str> = recent
+        .split(r#"class="entity-link">"#)
+        .skip(1)
+        .filter_map(|cell| cell.split("</a>").next())
+        .collect();
+    assert!(
+        first
+            .first()
+            .is_some_and(|name| name.contains("freshly-registered")),
+        "{first:?}"
+    );
+    assert!(first.len() <= 10, "{first:?}");
+}
+
 /// A policy for the tests: refuses the listed permissions, allows the rest.
 struct Refuse(&'static [Permission]);
 
