@@ -104,6 +104,11 @@ pub trait ScaffolderService: Send + Sync {
     ) -> BoxFuture<'_, Result<String, ServiceError>>;
     /// `POST /v2/dry-run` with Backstage's body.
     fn dry_run(&self, body: Value) -> BoxFuture<'_, Result<Value, ServiceError>>;
+    /// Changes whenever this process appends a task event, so event readers wake at once; `None`
+    /// when the service cannot tell (readers then only poll).
+    fn events_appended(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
 }
 
 /// The service over a task store and the catalog.
@@ -189,6 +194,10 @@ fn parameter_schema_of(template: &Template) -> Value {
 impl<S: TaskStore> ScaffolderService for Scaffolder<S> {
     fn actions(&self) -> Value {
         self.engine.runner().actions().list()
+    }
+
+    fn events_appended(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(self.engine.events_appended())
     }
 
     fn parameter_schema(&self, template_ref: String) -> BoxFuture<'_, Result<Value, ServiceError>> {

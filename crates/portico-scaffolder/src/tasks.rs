@@ -8,6 +8,10 @@
 //! database — or it was interrupted too often; then it fails with a message saying why.
 //! Workspaces are one directory per task under the work root, removed when the task ends. At most
 //! `concurrency` tasks run at once per process.
+//!
+//! Every event this process appends bumps [`TaskEngine::events_appended`], so readers of a
+//! task's events (the long poll and the event stream) wake at once instead of polling; tasks run
+//! by another replica on the same database are still seen by the readers' slower poll.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -18,7 +22,7 @@ use std::time::Duration;
 use portico_plugin_api::ScaffolderCatalog;
 use portico_store::{NewTask, StoreError, TaskFilter, TaskRecord, TaskStore};
 use serde_json::{Map, Value, json};
-use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
 
 use crate::runner::{PrepareError, RunEvent, RunObserver, RunRequest, RunStatus, Runner};
 use crate::template::Template;
@@ -102,6 +106,7 @@ pub struct TaskEngine<S: TaskStore> {
     secrets: Mutex<HashMap<String, Map<String, Value>>>,
     wake: Notify,
     slots: Arc<Semaphore>,
+    appended: Arc<watch::Sender<u64>>,
 }
 
 impl<S: TaskStore> std::fmt::Debug for TaskEngine<S> {
@@ -131,7 +136,15 @@ impl<S: TaskStore> TaskEngine<S> {
             secrets: Mutex::new(HashMap::new()),
             wake: Notify::new(),
             slots,
+            appended: Arc::new(watch::channel(0).0),
         }
+    }
+
+    /// Changes after every task event this process appends (the value counts them). Subscribe
+    /// *before* reading a task's events, then wait for a change when there were none new: an
+    /// event appended in between is not missed.
+    pub fn events_appended(&self) -> watch::Receiver<u64> {
+        self.appended.subscribe()
     }
 
     /// The runner (its actions).
@@ -228,6 +241,7 @@ impl<S: TaskStore> TaskEngine<S> {
         {
             tracing::warn!(task = id, %error, "cannot record a task event");
         }
+        self.appended.send_modify(|count| *count += 1);
     }
 
     /// Claims and runs tasks until `shutdown` turns true; tasks already running finish.
@@ -328,6 +342,7 @@ impl<S: TaskStore> TaskEngine<S> {
         let (events, mut received) = mpsc::unbounded_channel::<(String, Value)>();
         let writer = {
             let store = Arc::clone(&self.store);
+            let appended = Arc::clone(&self.appended);
             let id = record.id.clone();
             tokio::spawn(async move {
                 while let Some((kind, body)) = received.recv().await {
@@ -337,6 +352,7 @@ impl<S: TaskStore> TaskEngine<S> {
                     {
                         tracing::warn!(task = id, %error, "cannot record a task event");
                     }
+                    appended.send_modify(|count| *count += 1);
                 }
             })
         };

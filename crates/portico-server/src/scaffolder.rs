@@ -26,7 +26,27 @@ type Service = Arc<dyn ScaffolderService>;
 
 const LONG_POLL: Duration = Duration::from_secs(30);
 const STREAM_LIMIT: Duration = Duration::from_secs(3600);
-const POLL_EVERY: Duration = Duration::from_millis(250);
+/// How often event readers look at the database when no in-process notification came: only
+/// events of tasks run by another replica wait this long.
+const POLL_EVERY: Duration = Duration::from_secs(1);
+
+/// Waits until `appended` changes (an event was appended in this process) or [`POLL_EVERY`]
+/// passed, whichever is first.
+async fn wait_for_events(appended: &mut Option<tokio::sync::watch::Receiver<u64>>) {
+    match appended {
+        Some(receiver) => {
+            // A closed channel (the engine is gone) must not turn this into a busy loop.
+            if tokio::time::timeout(POLL_EVERY, receiver.changed())
+                .await
+                .is_ok_and(|changed| changed.is_err())
+            {
+                *appended = None;
+                tokio::time::sleep(POLL_EVERY).await;
+            }
+        }
+        None => tokio::time::sleep(POLL_EVERY).await,
+    }
+}
 
 /// The routes, with their state given (nest the result at `/api/scaffolder`).
 pub fn router<S: Clone + Send + Sync + 'static>(service: Service) -> Router<S> {
@@ -177,7 +197,12 @@ async fn events(
         Err(error) => return error.into_response(),
     };
     let started = Instant::now();
+    let mut appended = service.events_appended();
     loop {
+        // Mark what was seen before reading, so an event appended during the read wakes us.
+        if let Some(receiver) = appended.as_mut() {
+            receiver.borrow_and_update();
+        }
         let events = match service.events(id.clone(), after).await {
             Ok(events) => events,
             Err(error) => return api_error(error),
@@ -196,7 +221,7 @@ async fn events(
         if !events.is_empty() || started.elapsed() >= LONG_POLL {
             return axum::Json(events).into_response();
         }
-        tokio::time::sleep(POLL_EVERY).await;
+        wait_for_events(&mut appended).await;
     }
 }
 
@@ -207,6 +232,7 @@ struct StreamState {
     pending: std::collections::VecDeque<Value>,
     done: bool,
     started: Instant,
+    appended: Option<tokio::sync::watch::Receiver<u64>>,
 }
 
 /// Server-sent events: `event: <type>\ndata: <SerializedTaskEvent>\n\n` until the task completes.
@@ -222,7 +248,9 @@ async fn event_stream(
     if let Err(error) = service.task(id.clone()).await {
         return api_error(error);
     }
+    let appended = service.events_appended();
     let state = StreamState {
+        appended,
         service,
         id,
         after,
@@ -244,6 +272,9 @@ async fn event_stream(
             if state.done || state.started.elapsed() >= STREAM_LIMIT {
                 return None;
             }
+            if let Some(receiver) = state.appended.as_mut() {
+                receiver.borrow_and_update();
+            }
             let mut events = state
                 .service
                 .events(state.id.clone(), state.after)
@@ -263,7 +294,7 @@ async fn event_stream(
                         return None;
                     }
                 } else {
-                    tokio::time::sleep(POLL_EVERY).await;
+                    wait_for_events(&mut state.appended).await;
                 }
             }
             state.pending.extend(events);

@@ -235,3 +235,56 @@ async fn open_and_running_tasks_can_be_cancelled() {
     assert_ne!(retried, running);
     store.close().await;
 }
+
+/// A reader that only waits on `events_appended` (never sleeps and polls) sees every event up
+/// to the completion: each appended event notifies it. Without notifications it would wait
+/// forever and hit the safety timeout.
+#[tokio::test]
+async fn event_readers_are_woken_by_appended_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        SqlStore::open_sqlite(&dir.path().join("portico.db"))
+            .await
+            .unwrap(),
+    );
+    let engine = Arc::new(TaskEngine::new(
+        store,
+        Runner::new(ActionRegistry::builtin()),
+        options(dir.path(), 2000),
+        None,
+    ));
+    let mut appended = engine.events_appended();
+    let steps = json!([
+        {"id": "one", "action": "debug:log", "input": {"message": "first"}},
+        {"id": "two", "action": "debug:log", "input": {"message": "second"}},
+    ]);
+    let id = engine
+        .create(run(json!({}), json!({}), steps))
+        .await
+        .unwrap();
+    let _stop = start(&engine);
+    let mut seen: Vec<Value> = Vec::new();
+    while seen
+        .last()
+        .is_none_or(|event| event["type"] != "completion")
+    {
+        appended.borrow_and_update();
+        let after = seen.last().and_then(|event| event["id"].as_i64());
+        let new = engine.events(&id, after).await.unwrap();
+        if new.is_empty() {
+            tokio::time::timeout(Duration::from_secs(60), appended.changed())
+                .await
+                .expect("no event notification arrived")
+                .unwrap();
+        }
+        seen.extend(new);
+    }
+    let messages: Vec<&str> = seen
+        .iter()
+        .filter_map(|event| event["body"]["message"].as_str())
+        .collect();
+    assert!(
+        messages.contains(&"first") && messages.contains(&"second"),
+        "{messages:?}"
+    );
+}
