@@ -1,6 +1,6 @@
 //! Portico's web UI: server-rendered HTML pages over the engines — home, catalog table, entity
 //! pages (with API docs, dependencies graph and YAML), group and user pages, the APIs explorer,
-//! register/unregister, search — with htmx for partial updates and assets embedded in the binary.
+//! register/unregister, search, the software templates (Create) — with htmx for partial updates and assets embedded in the binary.
 //!
 //! Pages read the engine's read model directly (no HTTP loop-back). Templates are minijinja files
 //! under `templates/` with HTML auto-escaping; every page extends `layout.html`, whose sidebar is
@@ -17,6 +17,7 @@ pub mod nav;
 mod pages;
 mod params;
 mod render;
+mod schema_form;
 mod yaml;
 
 use std::sync::Arc;
@@ -105,7 +106,11 @@ pub fn router<S: CatalogStore>(ui: Ui<S>) -> Router {
         )
         .route("/search", get(pages::search::page::<S>))
         .route("/docs", get(pages::placeholder::docs::<S>))
-        .route("/create", get(pages::placeholder::create::<S>))
+        .route("/create", get(pages::create::page::<S>))
+        .route(
+            "/create/templates/{namespace}/{name}",
+            get(pages::create::template::<S>),
+        )
         .route("/settings", get(pages::placeholder::settings::<S>))
         .route_layer(axum::middleware::from_fn_with_state(
             (Arc::clone(&ui), Permission::CATALOG_ENTITY_READ),

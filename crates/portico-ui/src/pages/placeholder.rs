@@ -1,5 +1,5 @@
-//! Pages whose feature is not built yet (Docs, Create) and Settings (theme and profile): the
-//! sidebar entries exist so URLs are stable; the docs and scaffolder features replace these.
+//! Pages whose feature is not built yet (Docs) and Settings (theme and profile): the sidebar
+//! entries exist so URLs are stable; the docs feature replaces its page.
 
 use axum::response::Response;
 use minijinja::context;
@@ -15,18 +15,6 @@ pub(crate) async fn docs<S: CatalogStore>(ui: UiState<S>) -> Response {
                  Until then, the links on an entity's About card lead to its sources.",
     };
     ui.respond(ui.page(ui.shell("Docs", "docs"), "placeholder.html", ctx))
-}
-
-/// `GET /create`.
-pub(crate) async fn create<S: CatalogStore>(ui: UiState<S>) -> Response {
-    let ctx = context! {
-        heading => "Create something new",
-        text => "Software templates will create components, with their repository and catalog \
-                 entry, from a form. Until then, register an existing component.",
-        action_href => "/catalog-import",
-        action_label => "Register an existing component",
-    };
-    ui.respond(ui.page(ui.shell("Create", "create"), "placeholder.html", ctx))
 }
 
 /// `GET /settings`.
