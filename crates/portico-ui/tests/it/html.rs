@@ -334,6 +334,42 @@ async fn home_lists_recently_changed_entities_latest_first() {
     assert!(first.len() <= 10, "{first:?}");
 }
 
+#[tokio::test]
+async fn create_lists_templates_and_draws_their_forms() {
+    let ui = start(false).await;
+    let template = crate::examples()
+        .join("../backstage-software-templates/springboot-grpc-template/template.yaml");
+    ui.engine
+        .register_location(
+            "file",
+            template.to_str().unwrap(),
+            portico_store::LocationOrigin::Config,
+        )
+        .await
+        .unwrap();
+    let (status, html) = ui.get("/create").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Spring Boot gRPC Service"), "{html}");
+    let (_, filtered) = ui.get("/create?type=website").await;
+    assert!(!filtered.contains("Spring Boot gRPC Service"), "{filtered}");
+    let (status, form) = ui
+        .get("/create/templates/default/springboot-template")
+        .await;
+    assert_eq!(status, 200);
+    for field in [
+        "component_id",
+        "java_package_name",
+        "Provide some simple information",
+    ] {
+        assert!(form.contains(field), "form lacks {field}: {form}");
+    }
+    assert!(form.contains("required"), "{form}");
+    assert_eq!(
+        ui.get("/create/templates/default/no-such-template").await.0,
+        404
+    );
+}
+
 /// A policy for the tests: refuses the listed permissions, allows the rest.
 struct Refuse(&'static [Permission]);
 
