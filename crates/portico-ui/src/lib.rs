@@ -52,6 +52,8 @@ pub struct Ui<S: CatalogStore> {
     pub engine: Arc<Engine<S>>,
     /// Title and flags.
     pub config: UiConfig,
+    /// Built TechDocs sites the `/docs` reader shows (`None`: TechDocs is not configured).
+    pub techdocs: Option<Arc<dyn portico_techdocs::Publisher>>,
     templates: render::Templates,
     problems: pages::home::ProblemCache,
 }
@@ -70,9 +72,18 @@ impl<S: CatalogStore> Ui<S> {
         Self {
             engine,
             config,
+            techdocs: None,
             templates: render::Templates::new(),
             problems: pages::home::ProblemCache::default(),
         }
+    }
+}
+
+impl<S: CatalogStore> Ui<S> {
+    /// Shows the TechDocs sites `publisher` holds in `/docs`.
+    pub fn with_techdocs(mut self, publisher: Arc<dyn portico_techdocs::Publisher>) -> Self {
+        self.techdocs = Some(publisher);
+        self
     }
 }
 
@@ -102,7 +113,20 @@ pub fn router<S: CatalogStore>(ui: Ui<S>) -> Router {
             post(pages::import::register::<S>),
         )
         .route("/search", get(pages::search::page::<S>))
-        .route("/docs", get(pages::placeholder::docs::<S>))
+        .route("/docs", get(pages::docs::index::<S>))
+        .route("/docs-content.css", get(pages::docs::content_css))
+        .route(
+            "/docs/{namespace}/{kind}/{name}",
+            get(pages::docs::root_redirect),
+        )
+        .route(
+            "/docs/{namespace}/{kind}/{name}/",
+            get(pages::docs::root::<S>),
+        )
+        .route(
+            "/docs/{namespace}/{kind}/{name}/{*path}",
+            get(pages::docs::page::<S>),
+        )
         .route("/create", get(pages::placeholder::create::<S>))
         .route("/settings", get(pages::placeholder::settings::<S>))
         .route("/static/{*path}", get(assets::serve))

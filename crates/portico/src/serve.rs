@@ -221,13 +221,17 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         }
     };
     // The web UI answers every path the API does not (`/`, `/catalog`, …, `/static`).
-    let ui = portico_ui::Ui::new(
+    let mut ui = portico_ui::Ui::new(
         Arc::clone(&engine),
         portico_ui::UiConfig {
             title: options.title.clone(),
             readonly: options.readonly,
         },
     );
+    // The `/docs` reader shows the sites the API serves.
+    if let Some(publisher) = &state.techdocs {
+        ui = ui.with_techdocs(Arc::clone(publisher));
+    }
     let routes = app(state).merge(portico_ui::router(ui));
     axum::serve(listener, routes)
         .with_graceful_shutdown(stop)

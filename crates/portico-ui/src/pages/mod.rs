@@ -2,6 +2,7 @@
 //! loading check, and turning a failed page into an HTML error page.
 
 pub(crate) mod catalog;
+pub(crate) mod docs;
 pub(crate) mod entity;
 pub(crate) mod home;
 pub(crate) mod import;

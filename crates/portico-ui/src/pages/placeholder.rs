@@ -1,21 +1,11 @@
-//! Pages whose feature is not built yet (Docs, Create) and Settings (theme and profile): the
-//! sidebar entries exist so URLs are stable; the docs and scaffolder features replace these.
+//! Pages whose feature is not built yet (Create) and Settings (theme and profile): the
+//! sidebar entries exist so URLs are stable; the scaffolder feature replaces Create.
 
 use axum::response::Response;
 use minijinja::context;
 use portico_store::CatalogStore;
 
 use super::UiState;
-
-/// `GET /docs`.
-pub(crate) async fn docs<S: CatalogStore>(ui: UiState<S>) -> Response {
-    let ctx = context! {
-        heading => "Documentation",
-        text => "TechDocs will show the documentation each entity publishes, next to the catalog. \
-                 Until then, the links on an entity's About card lead to its sources.",
-    };
-    ui.respond(ui.page(ui.shell("Docs", "docs"), "placeholder.html", ctx))
-}
 
 /// `GET /create`.
 pub(crate) async fn create<S: CatalogStore>(ui: UiState<S>) -> Response {
