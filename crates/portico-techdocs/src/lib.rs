@@ -11,6 +11,7 @@
 
 pub mod config;
 pub mod diagnostics;
+pub mod embed;
 pub mod highlight;
 pub mod markdown;
 pub mod metadata;

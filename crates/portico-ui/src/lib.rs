@@ -56,6 +56,8 @@ pub struct Ui<S: CatalogStore> {
     pub config: UiConfig,
     /// Decides every page, like the API's handlers (allow-all until access control is set up).
     authorizer: Arc<dyn Authorizer>,
+    /// Built TechDocs sites the `/docs` reader shows (`None`: TechDocs is not configured).
+    pub techdocs: Option<Arc<dyn portico_techdocs::Publisher>>,
     templates: render::Templates,
     problems: pages::home::ProblemCache,
 }
@@ -75,6 +77,7 @@ impl<S: CatalogStore> Ui<S> {
             engine,
             config,
             authorizer: Arc::new(AllowAll),
+            techdocs: None,
             templates: render::Templates::new(),
             problems: pages::home::ProblemCache::default(),
         }
@@ -84,6 +87,14 @@ impl<S: CatalogStore> Ui<S> {
     #[must_use]
     pub fn with_authorizer(mut self, authorizer: Arc<dyn Authorizer>) -> Self {
         self.authorizer = authorizer;
+        self
+    }
+}
+
+impl<S: CatalogStore> Ui<S> {
+    /// Shows the TechDocs sites `publisher` holds in `/docs`.
+    pub fn with_techdocs(mut self, publisher: Arc<dyn portico_techdocs::Publisher>) -> Self {
+        self.techdocs = Some(publisher);
         self
     }
 }
@@ -105,7 +116,20 @@ pub fn router<S: CatalogStore>(ui: Ui<S>) -> Router {
             get(pages::entity::definition::<S>),
         )
         .route("/search", get(pages::search::page::<S>))
-        .route("/docs", get(pages::placeholder::docs::<S>))
+        .route("/docs", get(pages::docs::index::<S>))
+        .route("/docs-content.css", get(pages::docs::content_css))
+        .route(
+            "/docs/{namespace}/{kind}/{name}",
+            get(pages::docs::root_redirect),
+        )
+        .route(
+            "/docs/{namespace}/{kind}/{name}/",
+            get(pages::docs::root::<S>),
+        )
+        .route(
+            "/docs/{namespace}/{kind}/{name}/{*path}",
+            get(pages::docs::page::<S>),
+        )
         .route("/create", get(pages::create::page::<S>))
         .route(
             "/create/templates/{namespace}/{name}",

@@ -221,7 +221,7 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         }
     };
     // The web UI answers every path the API does not (`/`, `/catalog`, …, `/static`).
-    let ui = portico_ui::Ui::new(
+    let mut ui = portico_ui::Ui::new(
         Arc::clone(&engine),
         portico_ui::UiConfig {
             title: options.title.clone(),
@@ -229,6 +229,10 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         },
     )
     .with_authorizer(Arc::clone(&state.authorizer));
+    // The `/docs` reader shows the sites the API serves.
+    if let Some(publisher) = &state.techdocs {
+        ui = ui.with_techdocs(Arc::clone(publisher));
+    }
     let routes = portico_server::app_with_pages(state, portico_ui::router(ui));
     axum::serve(listener, routes)
         .with_graceful_shutdown(stop)

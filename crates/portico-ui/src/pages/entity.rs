@@ -307,6 +307,12 @@ fn render<S: CatalogStore>(
                 relation_choices => ser(&graph::relation_choices(&chosen)),
             } };
         }
+        "docs" => {
+            ctx = context! { ..ctx, ..context! {
+                docs_ref => annotation(super::docs::TECHDOCS_REF),
+                docs_href => super::docs::docs_url(&summary.namespace, &summary.kind, &summary.name),
+            } };
+        }
         "yaml" => {
             ctx = context! { ..ctx, ..context! { yaml => crate::yaml::to_yaml(&entity) } };
         }

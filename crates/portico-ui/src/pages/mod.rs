@@ -3,6 +3,7 @@
 
 pub(crate) mod catalog;
 pub(crate) mod create;
+pub(crate) mod docs;
 pub(crate) mod entity;
 pub(crate) mod home;
 pub(crate) mod import;

@@ -1,21 +1,11 @@
-//! Pages whose feature is not built yet (Docs) and Settings (theme and profile): the sidebar
-//! entries exist so URLs are stable; the docs feature replaces its page.
+//! Settings (theme and profile). The placeholder pages for Docs and Create are gone: their
+//! features (`docs.rs`, `create.rs`) own those URLs now.
 
 use axum::response::Response;
 use minijinja::context;
 use portico_store::CatalogStore;
 
 use super::UiState;
-
-/// `GET /docs`.
-pub(crate) async fn docs<S: CatalogStore>(ui: UiState<S>) -> Response {
-    let ctx = context! {
-        heading => "Documentation",
-        text => "TechDocs will show the documentation each entity publishes, next to the catalog. \
-                 Until then, the links on an entity's About card lead to its sources.",
-    };
-    ui.respond(ui.page(ui.shell("Docs", "docs"), "placeholder.html", ctx))
-}
 
 /// `GET /settings`.
 pub(crate) async fn settings<S: CatalogStore>(ui: UiState<S>) -> Response {

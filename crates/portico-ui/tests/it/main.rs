@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod browser;
+mod docs;
 mod html;
 
 use std::path::{Path, PathBuf};
@@ -60,7 +61,7 @@ spec:
 
 /// Starts the UI with the example catalog (and [`HOSTILE`]) registered.
 pub async fn start(readonly: bool) -> Running {
-    start_configured(readonly, |ui| ui).await
+    start_with(readonly, None, |ui| ui).await
 }
 
 /// [`start`], with `configure` applied to the UI before it serves (an authorizer, say).
@@ -68,10 +69,33 @@ pub async fn start_configured(
     readonly: bool,
     configure: impl FnOnce(Ui<SqlStore>) -> Ui<SqlStore>,
 ) -> Running {
+    start_with(readonly, None, configure).await
+}
+
+/// Starts the UI like [`start`], with the TechDocs sites `docs` prepares in the test's folder:
+/// it gets the `files` folder (catalog files written there whose names end in `.yaml` are
+/// registered too) and returns the folder of published sites, which the UI reads through a
+/// `LocalPublisher`.
+pub async fn start_with_docs(docs: fn(&Path) -> PathBuf) -> Running {
+    start_with(false, Some(docs), |ui| ui).await
+}
+
+async fn start_with(
+    readonly: bool,
+    docs: Option<fn(&Path) -> PathBuf>,
+    configure: impl FnOnce(Ui<SqlStore>) -> Ui<SqlStore>,
+) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let files = dir.path().join("files");
     std::fs::create_dir_all(&files).unwrap();
     std::fs::write(files.join("hostile.yaml"), HOSTILE).unwrap();
+    let published = docs.map(|setup| setup(&files));
+    let mut extra: Vec<PathBuf> = std::fs::read_dir(&files)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml") && !p.ends_with("hostile.yaml"))
+        .collect();
+    extra.sort();
     let store = SqlStore::open_sqlite(&dir.path().join("portico.db"))
         .await
         .unwrap();
@@ -87,20 +111,27 @@ pub async fn start_configured(
         examples().join("all.yaml"),
         examples().join("acme-corp.yaml"),
         files.join("hostile.yaml"),
-    ] {
+    ]
+    .into_iter()
+    .chain(extra)
+    {
         engine
             .register_location("file", file.to_str().unwrap(), LocationOrigin::Config)
             .await
             .unwrap();
     }
     let engine = Arc::new(engine);
-    let ui = configure(Ui::new(
+    let mut ui = Ui::new(
         Arc::clone(&engine),
         UiConfig {
             title: "Test Portal".to_owned(),
             readonly,
         },
-    ));
+    );
+    if let Some(published) = published {
+        ui = ui.with_techdocs(Arc::new(portico_techdocs::LocalPublisher::new(published)));
+    }
+    let ui = configure(ui);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
