@@ -167,15 +167,7 @@ async fn readonly_refuses_location_changes_but_allows_dry_runs() {
 async fn catalog_answers_503_until_loaded() {
     use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
-    let store = portico_store_sql::SqlStore::open_sqlite(&dir.path().join("p.db"))
-        .await
-        .unwrap();
-    let engine = Arc::new(portico_catalog::engine::Engine::new(
-        Arc::new(store),
-        Arc::new(portico_catalog::LocalReader),
-        portico_catalog::engine::CatalogSettings::default(),
-        portico_catalog::engine::system_clock(),
-    ));
+    let engine = unloaded_engine(dir.path()).await;
     let app = portico_server::app(portico_server::AppState::new(Arc::clone(&engine)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -211,17 +203,8 @@ async fn catalog_answers_503_until_loaded() {
 #[tokio::test]
 async fn pages_share_the_layers_and_never_answer_api_paths() {
     use axum::response::IntoResponse;
-    use std::sync::Arc;
     let dir = tempfile::tempdir().unwrap();
-    let store = portico_store_sql::SqlStore::open_sqlite(&dir.path().join("p.db"))
-        .await
-        .unwrap();
-    let engine = Arc::new(portico_catalog::engine::Engine::new(
-        Arc::new(store),
-        Arc::new(portico_catalog::LocalReader),
-        portico_catalog::engine::CatalogSettings::default(),
-        portico_catalog::engine::system_clock(),
-    ));
+    let engine = unloaded_engine(dir.path()).await;
     engine.load().await.unwrap();
     engine.mark_loaded();
     let page = || async {
@@ -272,4 +255,19 @@ async fn pages_share_the_layers_and_never_answer_api_paths() {
             .contains(r#"portico_http_requests_total{method="GET",route="/hello",status="2xx"} 1"#),
         "{metrics}"
     );
+}
+
+/// An engine over a new SQLite file in `dir`, not loaded yet.
+async fn unloaded_engine(
+    dir: &std::path::Path,
+) -> std::sync::Arc<portico_catalog::engine::Engine<portico_store_sql::SqlStore>> {
+    let store = portico_store_sql::SqlStore::open_sqlite(&dir.join("p.db"))
+        .await
+        .unwrap();
+    std::sync::Arc::new(portico_catalog::engine::Engine::new(
+        std::sync::Arc::new(store),
+        std::sync::Arc::new(portico_catalog::LocalReader),
+        portico_catalog::engine::CatalogSettings::default(),
+        portico_catalog::engine::system_clock(),
+    ))
 }
