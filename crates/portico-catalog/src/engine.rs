@@ -5,6 +5,7 @@
 //! A newly registered location is processed — all its files, however deep — before
 //! [`Engine::register_location`] returns, so its entities are queryable at once.
 
+pub mod locations;
 pub mod processing;
 pub mod providers;
 pub mod settings;
@@ -104,8 +105,16 @@ impl Stitcher for ModelStitcher {
 }
 
 const STITCH_BATCH: usize = 1_000;
+
+/// A source being read and parsed on a blocking thread.
+struct Started {
+    key: String,
+    task: tokio::task::JoinHandle<Option<portico_store::SourceUpdate>>,
+}
 /// Sources read and parsed at once while their predecessors are written.
-const PARALLEL_SOURCES: usize = 4;
+const PARALLEL_SOURCES: usize = 8;
+/// Most sources written in one transaction while a location tree is first processed.
+const WRITE_BATCH: usize = 8;
 
 /// The catalog engine over a store `S`.
 pub struct Engine<S: CatalogStore> {
@@ -113,7 +122,8 @@ pub struct Engine<S: CatalogStore> {
     reader: Arc<dyn SourceReader>,
     kinds: Arc<KindRegistry>,
     settings: Arc<CatalogSettings>,
-    read_model: RwLock<ReadModel>,
+    /// Shared with the blocking threads that index stitched batches.
+    read_model: Arc<RwLock<ReadModel>>,
     loaded: AtomicBool,
     worker: String,
     clock: Clock,
@@ -128,6 +138,8 @@ pub struct Engine<S: CatalogStore> {
     origin: std::sync::Mutex<Option<ReadModelOrigin>>,
     /// The position of the last snapshot written or loaded as current.
     snapshot_written: std::sync::Mutex<Option<i64>>,
+    /// The providers of registered and configured locations (`locations.rs`).
+    locations: locations::LocationProviders,
 }
 
 impl<S: CatalogStore> std::fmt::Debug for Engine<S> {
@@ -174,7 +186,7 @@ impl<S: CatalogStore> Engine<S> {
             reader,
             kinds: Arc::new(KindRegistry::builtin()),
             settings: Arc::new(settings),
-            read_model: RwLock::new(ReadModel::default()),
+            read_model: Arc::new(RwLock::new(ReadModel::default())),
             loaded: AtomicBool::new(false),
             worker: format!("portico-{}", uuid::Uuid::new_v4()),
             clock,
@@ -183,6 +195,7 @@ impl<S: CatalogStore> Engine<S> {
             write_gate: tokio::sync::RwLock::new(()),
             origin: std::sync::Mutex::new(None),
             snapshot_written: std::sync::Mutex::new(None),
+            locations: locations::LocationProviders::new(),
         }
     }
 
@@ -269,7 +282,8 @@ impl<S: CatalogStore> Engine<S> {
                 now: self.now(),
             })
             .await?;
-        self.process_tree(&record.source_key()).await?;
+        self.push_locations(origin, locations::LocationPush::Added(&record))
+            .await?;
         Ok(record)
     }
 
@@ -393,12 +407,25 @@ impl<S: CatalogStore> Engine<S> {
             .store
             .update_location(id, location_type, &target)
             .await?;
-        self.process_tree(&record.source_key()).await?;
+        self.push_locations(record.origin, locations::LocationPush::Added(&record))
+            .await?;
         Ok(record)
     }
 
     /// Unregisters a location; its entities are deleted.
     pub async fn unregister_location(&self, id: &str) -> EngineResult<Vec<String>> {
+        match self.store.location(id).await? {
+            Some(record) if matches!(record.location_type.as_str(), "file" | "url") => {
+                self.push_locations(record.origin, locations::LocationPush::Removed(&record))
+                    .await
+            }
+            // Not a provided location (an entity provider's own, or none: the store says so).
+            _ => self.remove_location_now(id).await,
+        }
+    }
+
+    /// Deletes a location and its entities from the store and the read model.
+    pub(crate) async fn remove_location_now(&self, id: &str) -> EngineResult<Vec<String>> {
         let removal = {
             let _gate = self.write_gate.read().await;
             let removal = self.store.remove_location(id).await?;
@@ -410,47 +437,118 @@ impl<S: CatalogStore> Engine<S> {
     }
 
     /// Makes the registered locations of origin `config` match `wanted` (`(type, target)`
-    /// pairs): adds and processes new ones, unregisters those no longer configured.
+    /// pairs): the config-locations provider pushes the full set, so new ones are added and
+    /// processed and those no longer configured are unregistered. A target registered through
+    /// the API already stays as it is.
     pub async fn sync_config_locations(&self, wanted: &[(String, String)]) -> EngineResult<()> {
-        let mut wanted_keys = Vec::new();
-        for (location_type, target) in wanted {
-            wanted_keys.push((
-                location_type.clone(),
-                self.check_location(location_type, target)?,
-            ));
-        }
         let existing = self.store.locations().await?;
-        for location in existing
-            .iter()
-            .filter(|l| l.origin == LocationOrigin::Config)
-        {
-            let still = wanted_keys
+        let mut records = Vec::new();
+        for (location_type, target) in wanted {
+            let target = self.check_location(location_type, target)?;
+            match existing
                 .iter()
-                .any(|(t, target)| *t == location.location_type && *target == location.target);
-            if !still {
-                self.unregister_location(&location.id).await?;
+                .find(|l| l.location_type == *location_type && l.target == target)
+            {
+                Some(record) if record.origin == LocationOrigin::Config => {
+                    records.push(record.clone());
+                }
+                Some(_) => {}
+                None => records.push(LocationRecord {
+                    id: String::new(),
+                    location_type: location_type.clone(),
+                    target,
+                    origin: LocationOrigin::Config,
+                }),
             }
         }
-        for (location_type, target) in &wanted_keys {
-            let present = existing
-                .iter()
-                .any(|l| l.location_type == *location_type && l.target == *target);
-            if !present {
-                self.register_location(location_type, target, LocationOrigin::Config)
-                    .await?;
-            }
-        }
+        self.push_locations(
+            LocationOrigin::Config,
+            locations::LocationPush::All(&records),
+        )
+        .await?;
         Ok(())
     }
 
-    /// Processes a source now, then everything new it leads to, then stitches.
-    async fn process_tree(&self, key: &str) -> EngineResult<()> {
-        let mut queue = VecDeque::from([key.to_owned()]);
-        while !queue.is_empty() {
-            let batch: Vec<String> = queue.drain(..queue.len().min(PARALLEL_SOURCES)).collect();
-            queue.extend(self.process_keys(batch, true).await?);
+    /// Applies an update to its source, then processes everything new it leads to, then
+    /// stitches.
+    pub(crate) async fn process_update_tree(
+        &self,
+        update: portico_store::SourceUpdate,
+    ) -> EngineResult<()> {
+        let outcome = {
+            let _gate = self.write_gate.read().await;
+            let outcome = self
+                .store
+                .apply_source(update, self.settings.orphan_strategy)
+                .await?;
+            self.index(&[], &outcome.removed);
+            outcome
+        };
+        self.process_queue(outcome.new_children.into()).await
+    }
+
+    /// Processes the queued sources now, then everything new they lead to, then stitches. Up to
+    /// [`PARALLEL_SOURCES`] sources are read and parsed at any time while finished ones are
+    /// written in order, so the database writer never waits for a whole batch to be parsed.
+    async fn process_queue(&self, mut queue: VecDeque<String>) -> EngineResult<()> {
+        let mut running = VecDeque::new();
+        loop {
+            while running.len() < PARALLEL_SOURCES
+                && let Some(key) = queue.pop_front()
+            {
+                if let Some(started) = self.start_processing(key, true).await? {
+                    running.push_back(started);
+                }
+            }
+            let Some(first) = running.pop_front() else {
+                break;
+            };
+            // Sources already parsed by the time the first one is are written with it, in one
+            // transaction.
+            let mut batch = vec![first];
+            while batch.len() < WRITE_BATCH
+                && running
+                    .front()
+                    .is_some_and(|s: &Started| s.task.is_finished())
+                && let Some(next) = running.pop_front()
+            {
+                batch.push(next);
+            }
+            queue.extend(self.finish_processing_batch(batch).await?);
         }
         self.stitch_pending().await
+    }
+
+    /// Like [`Engine::finish_processing`] for several sources, written in one transaction.
+    async fn finish_processing_batch(&self, batch: Vec<Started>) -> EngineResult<Vec<String>> {
+        let mut updates = Vec::with_capacity(batch.len());
+        for Started { key, task } in batch {
+            let update = task
+                .await
+                .map_err(|err| EngineError::Internal(format!("processing {key} failed: {err}")))?;
+            let next = self.next_refresh_at(&key);
+            match update {
+                Some(mut update) => {
+                    update.next_refresh_at = next;
+                    updates.push(update);
+                }
+                None => self.store.reschedule_source(&key, next).await?,
+            }
+        }
+        if updates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _gate = self.write_gate.read().await;
+        let outcomes = self
+            .store
+            .apply_sources(updates, self.settings.orphan_strategy)
+            .await?;
+        let mut children = Vec::new();
+        for outcome in outcomes {
+            self.index(&[], &outcome.removed);
+            children.extend(outcome.new_children);
+        }
+        Ok(children)
     }
 
     /// Processes one source; returns the child sources it added.
@@ -467,54 +565,72 @@ impl<S: CatalogStore> Engine<S> {
     ) -> EngineResult<Vec<String>> {
         let mut running = Vec::with_capacity(keys.len());
         for key in keys {
-            let Some(source) = self.store.source(&key).await? else {
-                continue;
-            };
-            let Some(location) = self.store.location(&source.location_id).await? else {
-                continue;
-            };
-            if location.location_type == providers::PROVIDER_LOCATION_TYPE {
-                // A provider pushes its entities; there is nothing to read.
-                self.store.reschedule_source(&key, i64::MAX).await?;
-                continue;
+            if let Some(started) = self.start_processing(key, force).await? {
+                running.push(started);
             }
-            let reader = Arc::clone(&self.reader);
-            let kinds = Arc::clone(&self.kinds);
-            let settings = Arc::clone(&self.settings);
-            let owned_key = key.clone();
-            let previous = if force { None } else { source.content_hash };
-            let task = tokio::task::spawn_blocking(move || {
-                process_source(
-                    &owned_key,
-                    previous.as_deref(),
-                    &location,
-                    reader.as_ref(),
-                    &kinds,
-                    &settings,
-                )
-            });
-            running.push((key, task));
         }
         let mut children = Vec::new();
-        for (key, task) in running {
-            let update = task
-                .await
-                .map_err(|err| EngineError::Internal(format!("processing {key} failed: {err}")))?;
-            let next = self.next_refresh_at(&key);
-            let Some(mut update) = update else {
-                self.store.reschedule_source(&key, next).await?;
-                continue;
-            };
-            update.next_refresh_at = next;
-            let _gate = self.write_gate.read().await;
-            let outcome = self
-                .store
-                .apply_source(update, self.settings.orphan_strategy)
-                .await?;
-            self.index(&[], &outcome.removed);
-            children.extend(outcome.new_children);
+        for started in running {
+            children.extend(self.finish_processing(started).await?);
         }
         Ok(children)
+    }
+
+    /// Starts reading and parsing a source on a blocking thread; `None` if there is nothing to
+    /// read (the source or its location is gone, or a provider pushes its entities).
+    async fn start_processing(&self, key: String, force: bool) -> EngineResult<Option<Started>> {
+        let Some(source) = self.store.source(&key).await? else {
+            return Ok(None);
+        };
+        let Some(location) = self.store.location(&source.location_id).await? else {
+            return Ok(None);
+        };
+        if location.location_type == providers::PROVIDER_LOCATION_TYPE
+            || key == location.source_key()
+        {
+            // A provider pushes its entities (a registered location's own entity is pushed by
+            // its location provider); there is nothing to read.
+            self.store.reschedule_source(&key, i64::MAX).await?;
+            return Ok(None);
+        }
+        let reader = Arc::clone(&self.reader);
+        let kinds = Arc::clone(&self.kinds);
+        let settings = Arc::clone(&self.settings);
+        let owned_key = key.clone();
+        let previous = if force { None } else { source.content_hash };
+        let task = tokio::task::spawn_blocking(move || {
+            process_source(
+                &owned_key,
+                previous.as_deref(),
+                &location,
+                reader.as_ref(),
+                &kinds,
+                &settings,
+            )
+        });
+        Ok(Some(Started { key, task }))
+    }
+
+    /// Waits for a started source and applies it to the store; returns the child sources it
+    /// added.
+    async fn finish_processing(&self, started: Started) -> EngineResult<Vec<String>> {
+        let Started { key, task } = started;
+        let update = task
+            .await
+            .map_err(|err| EngineError::Internal(format!("processing {key} failed: {err}")))?;
+        let next = self.next_refresh_at(&key);
+        let Some(mut update) = update else {
+            self.store.reschedule_source(&key, next).await?;
+            return Ok(Vec::new());
+        };
+        update.next_refresh_at = next;
+        let _gate = self.write_gate.read().await;
+        let outcome = self
+            .store
+            .apply_source(update, self.settings.orphan_strategy)
+            .await?;
+        self.index(&[], &outcome.removed);
+        Ok(outcome.new_children)
     }
 
     /// When a source processed now is next due: the interval with ±25% jitter, so that
@@ -531,41 +647,37 @@ impl<S: CatalogStore> Engine<S> {
         now.saturating_add(millis as i64)
     }
 
-    /// Stitches everything marked and updates the read model.
+    /// Stitches everything marked and updates the read model. Each batch is indexed on a
+    /// blocking thread while the store stitches the next one, so a large first load uses both
+    /// the database thread and another core instead of taking turns.
     pub(crate) async fn stitch_pending(&self) -> EngineResult<()> {
+        // One shared hold of the gate for the whole run: every batch written is in the read
+        // model before it is released (see `write_gate`).
+        let _gate = self.write_gate.read().await;
+        let mut indexing: Option<tokio::task::JoinHandle<()>> = None;
         loop {
-            let _gate = self.write_gate.read().await;
             let stitched = self
                 .store
                 .stitch_pending(&ModelStitcher, STITCH_BATCH)
-                .await?;
+                .await;
+            if let Some(previous) = indexing.take() {
+                previous
+                    .await
+                    .map_err(|err| EngineError::Internal(format!("indexing failed: {err}")))?;
+            }
+            let stitched = stitched?;
             if stitched.is_empty() {
                 return Ok(());
             }
-            self.index(&stitched, &[]);
+            let model = Arc::clone(&self.read_model);
+            indexing = Some(tokio::task::spawn_blocking(move || {
+                index_into(&model, &stitched, &[]);
+            }));
         }
     }
 
     pub(crate) fn index(&self, upserted: &[StoredEntity], removed: &[String]) {
-        let mut model = self
-            .read_model
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for entity_ref in removed {
-            model.remove(entity_ref);
-        }
-        for stored in upserted {
-            match serde_json::from_str::<Value>(&stored.final_json) {
-                Ok(value) => {
-                    if let Err(err) = model.upsert_serialized(&value, stored.final_json.clone()) {
-                        tracing::warn!(entity = %stored.entity_ref, error = %err, "Entity not indexed.");
-                    }
-                }
-                Err(err) => {
-                    tracing::warn!(entity = %stored.entity_ref, error = %err, "Stored entity JSON is unreadable.");
-                }
-            }
-        }
+        index_into(&self.read_model, upserted, removed);
     }
 
     /// Sources due for processing now, and entities waiting to be stitched.
@@ -680,6 +792,28 @@ impl<S: CatalogStore> Engine<S> {
                     _ = tokio::time::sleep(idle) => {}
                     _ = shutdown.changed() => {}
                 }
+            }
+        }
+    }
+}
+
+/// Applies stitched entities and removals to the read model.
+fn index_into(read_model: &RwLock<ReadModel>, upserted: &[StoredEntity], removed: &[String]) {
+    let mut model = read_model
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for entity_ref in removed {
+        model.remove(entity_ref);
+    }
+    for stored in upserted {
+        match serde_json::from_str::<Value>(&stored.final_json) {
+            Ok(value) => {
+                if let Err(err) = model.upsert_serialized(&value, stored.final_json.clone()) {
+                    tracing::warn!(entity = %stored.entity_ref, error = %err, "Entity not indexed.");
+                }
+            }
+            Err(err) => {
+                tracing::warn!(entity = %stored.entity_ref, error = %err, "Stored entity JSON is unreadable.");
             }
         }
     }

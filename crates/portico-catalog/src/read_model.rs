@@ -57,6 +57,7 @@
 //! 64 KiB (Backstage indexes at most 200 characters anyway).
 
 mod codec;
+mod compact;
 mod cursor;
 mod error;
 mod flatten;
@@ -228,12 +229,12 @@ impl ReadModel {
     ) -> Result<(), ReadModelError> {
         let entity_ref = flatten::entity_ref_of(entity)?;
         if let Some(doc) = self.index.doc_by_ref(&entity_ref)
-            && self.index.slot(doc).is_some_and(|slot| *slot.json == *json)
+            && self.index.slot(doc).is_some_and(|slot| slot.json.is(&json))
         {
             return Ok(());
         }
         let flat = flatten::flatten(entity)?;
-        self.index.upsert(flat, json.into());
+        self.index.upsert(flat, &json);
         Ok(())
     }
 
@@ -255,13 +256,13 @@ impl ReadModel {
     /// The stored JSON of the entity with this ref (case-insensitive).
     pub fn by_ref(&self, entity_ref: &str) -> Option<Arc<str>> {
         let doc = self.index.doc_by_ref(&entity_ref.to_lowercase())?;
-        self.index.slot(doc).map(|s| Arc::clone(&s.json))
+        self.index.slot(doc).and_then(|s| s.json.text())
     }
 
     /// The stored JSON of the entity with this `metadata.uid` (exact).
     pub fn by_uid(&self, uid: &str) -> Option<Arc<str>> {
         let doc = self.index.doc_by_uid(uid)?;
-        self.index.slot(doc).map(|s| Arc::clone(&s.json))
+        self.index.slot(doc).and_then(|s| s.json.text())
     }
 
     /// Canonical refs of the entities matching `filter`, sorted.
@@ -468,7 +469,7 @@ impl ReadModel {
         let items = docs
             .iter()
             .filter_map(|&doc| self.index.slot(doc))
-            .map(|slot| Arc::clone(&slot.json))
+            .filter_map(|slot| slot.json.text())
             .collect();
         Ok(QueryPage {
             items,

@@ -874,6 +874,20 @@ impl CatalogStore for SqlStore {
         Ok(outcome)
     }
 
+    async fn apply_sources(
+        &self,
+        updates: Vec<SourceUpdate>,
+        strategy: OrphanStrategy,
+    ) -> StoreResult<Vec<ApplyOutcome>> {
+        let mut tx = self.begin().await?;
+        let mut outcomes = Vec::with_capacity(updates.len());
+        for update in updates {
+            outcomes.push(apply_in(&mut tx, self.dialect, update, strategy).await?);
+        }
+        tx.commit().await.map_err(database_error)?;
+        Ok(outcomes)
+    }
+
     async fn stitch_pending(
         &self,
         stitcher: &dyn Stitcher,

@@ -62,6 +62,7 @@ where
     partial_updates_only_retire_what_they_name(&make().await).await;
     changes_are_numbered_and_deletions_leave_tombstones(&make().await).await;
     recently_changed_lists_the_latest_writes_first(&make().await).await;
+    several_sources_apply_in_order_in_one_call(&make().await).await;
 }
 
 fn hash_of(text: &str) -> String {
@@ -791,5 +792,58 @@ async fn recently_changed_lists_the_latest_writes_first<S: CatalogStore>(store: 
     assert!(
         recent == ["component:default/old"] || recent == ["group:default/team-a"],
         "{recent:?}"
+    );
+}
+
+async fn several_sources_apply_in_order_in_one_call<S: CatalogStore>(store: &S) {
+    let root = location(store, "/batch.yaml").await;
+    let other = location(store, "/batch-other.yaml").await;
+    let with_child = SourceUpdate {
+        children: vec![ChildSource {
+            key: "file:/batch-child.yaml".to_owned(),
+            named_by: "location:default/batch".to_owned(),
+        }],
+        ..update(&root, vec![group("batch-team")])
+    };
+    // The second update claims the first one's entity: order decides, as with one call each.
+    let outcomes = store
+        .apply_sources(
+            vec![
+                with_child,
+                update(
+                    &other,
+                    vec![group("batch-team"), entity("batch-svc", "batch-team")],
+                ),
+            ],
+            OrphanStrategy::Keep,
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcomes.len(), 2);
+    assert_eq!(outcomes[0].new_children, ["file:/batch-child.yaml"]);
+    assert_eq!(
+        outcomes[1].conflicts,
+        [("group:default/batch-team".to_owned(), root.clone())]
+    );
+    stitch_all(store).await;
+    assert!(
+        final_of(store, "component:default/batch-svc")
+            .await
+            .is_some()
+    );
+    let team = final_of(store, "group:default/batch-team").await.unwrap();
+    assert!(
+        team["relations"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r == "ownerOf component:default/batch-svc")),
+        "relations from both sources of the batch: {team}"
+    );
+    // An empty batch is a no-op.
+    assert!(
+        store
+            .apply_sources(Vec::new(), OrphanStrategy::Keep)
+            .await
+            .unwrap()
+            .is_empty()
     );
 }

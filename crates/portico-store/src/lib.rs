@@ -102,6 +102,15 @@ pub trait CatalogStore: Send + Sync + 'static {
         strategy: OrphanStrategy,
     ) -> impl Future<Output = StoreResult<ApplyOutcome>> + Send;
 
+    /// Applies several processed sources in order in one transaction (all or none), like
+    /// [`CatalogStore::apply_source`] on each: a first load commits a few times instead of once
+    /// per file, which is most of its writing time on SQLite.
+    fn apply_sources(
+        &self,
+        updates: Vec<SourceUpdate>,
+        strategy: OrphanStrategy,
+    ) -> impl Future<Output = StoreResult<Vec<ApplyOutcome>>> + Send;
+
     /// Stitches up to `limit` entities marked for stitching and returns those whose final form
     /// changed. Safe with several processes: an entity marked again while it was being stitched
     /// stays marked.

@@ -1,16 +1,14 @@
-//! Processing one source into a [`SourceUpdate`]: read it (or, for a registered location's
-//! virtual source, make its `Location` entity), run the descriptor pipeline, annotate the
+//! Processing one source into a [`SourceUpdate`]: read it, run the descriptor pipeline, annotate the
 //! entities with where they came from, apply `catalog.rules`, and sort problems into entity
 //! errors (the last good version stays) and source errors.
 //!
 //! Pure apart from the reader; runs on a blocking thread.
 
 use portico_model::stitch::content_hash;
-use portico_model::{EmittedRelation, Entity, EntityRef, KindRegistry, validate_entity};
+use portico_model::{EmittedRelation, Entity, KindRegistry};
 use portico_store::{
     ChildSource, EntityInput, ErrorItem, LocationRecord, RelationRow, SourceUpdate,
 };
-use serde_json::json;
 
 use crate::descriptor::{Diagnostic, ProcessedEntity, process_descriptor};
 use crate::engine::settings::CatalogSettings;
@@ -51,9 +49,6 @@ pub(crate) fn process_source(
     kinds: &KindRegistry,
     settings: &CatalogSettings,
 ) -> Option<SourceUpdate> {
-    if key.starts_with("location:") {
-        return location_source(key, previous_hash, location, kinds);
-    }
     let Some(target) = Target::from_source_key(key) else {
         return Some(read_failure(
             key,
@@ -195,60 +190,4 @@ fn entity_input(processed: &ProcessedEntity, key: &str, origin: &str) -> EntityI
         key,
         origin,
     )
-}
-
-/// The virtual source of a registered location: one `Location` entity pointing at its target.
-fn location_source(
-    key: &str,
-    previous_hash: Option<&str>,
-    location: &LocationRecord,
-    kinds: &KindRegistry,
-) -> Option<SourceUpdate> {
-    let Some(target) = location_target(location) else {
-        return Some(read_failure(
-            key,
-            "InputError",
-            format!(
-                "location type {:?} cannot be read; use file or url",
-                location.location_type
-            ),
-        ));
-    };
-    let origin = location_ref(location);
-    let name = generated_location_name(location);
-    let value = json!({
-        "apiVersion": "backstage.io/v1alpha1",
-        "kind": "Location",
-        "metadata": {
-            "name": name,
-            "namespace": "default",
-            "annotations": {
-                MANAGED_BY_LOCATION: origin,
-                MANAGED_BY_ORIGIN_LOCATION: origin,
-            },
-        },
-        "spec": {"type": location.location_type, "target": location.target},
-    });
-    let hash = content_hash(value.to_string().as_bytes());
-    if previous_hash == Some(hash.as_str()) {
-        return None;
-    }
-    let validated = validate_entity(&value, kinds).ok()?;
-    let entity_json = serde_json::to_string(&validated.entity).unwrap_or_default();
-    let entity_ref = EntityRef::new("Location", "default", &name).to_string();
-    Some(SourceUpdate {
-        key: key.to_owned(),
-        content_hash: Some(hash),
-        entities: vec![EntityInput {
-            entity_ref: entity_ref.clone(),
-            input_hash: content_hash(entity_json.as_bytes()),
-            entity_json,
-            relations: Vec::new(),
-        }],
-        children: vec![ChildSource {
-            key: target.source_key(),
-            named_by: entity_ref,
-        }],
-        ..SourceUpdate::default()
-    })
 }

@@ -21,11 +21,11 @@
 mod snapshot;
 
 use std::hash::{BuildHasher, RandomState};
-use std::sync::Arc;
 
 use hashbrown::HashTable;
 use roaring::RoaringBitmap;
 
+use super::compact::CompactJson;
 use super::flatten::{FlatValue, Flattened};
 use super::ngram::NgramIndex;
 use super::posting::Posting;
@@ -129,8 +129,8 @@ impl KeyEntry {
 /// One stored entity.
 #[derive(Debug, Clone)]
 pub(crate) struct Slot {
-    /// Compact JSON text of the entity.
-    pub json: Arc<str>,
+    /// Compact JSON text of the entity, compressed.
+    pub json: CompactJson,
     /// The canonical ref followed by the uid (if any).
     ids: Box<str>,
     /// Search rows (value ids, or [`NULL_ROW`]-tagged key ids), sorted by key then row.
@@ -179,7 +179,7 @@ pub struct ReadModelStats {
     pub values: usize,
     /// Search rows over all entities.
     pub rows: usize,
-    /// Bytes of stored entity JSON.
+    /// Bytes of stored entity JSON (compressed, as held in memory).
     pub json_bytes: usize,
     /// Estimated heap bytes of the index (everything but the JSON), by part, allocator
     /// overhead included.
@@ -500,7 +500,7 @@ impl Index {
     }
 
     /// Adds or replaces the entity `flat` describes, stored as `json`.
-    pub fn upsert(&mut self, flat: Flattened, json: Arc<str>) {
+    pub fn upsert(&mut self, flat: Flattened, json: &str) {
         let mut rows: Vec<(u32, u32)> = Vec::with_capacity(flat.rows.len());
         for row in &flat.rows {
             let key = self.intern_key(&row.key);
@@ -548,7 +548,7 @@ impl Index {
         let mut ids = flat.entity_ref;
         ids.push_str(uid);
         let slot = Slot {
-            json,
+            json: CompactJson::new(json),
             ids: ids.into_boxed_str(),
             rows: rows.into_boxed_slice(),
             tb_prefix,
@@ -762,7 +762,7 @@ impl Index {
         let (mut rows, mut slots) = (0, 0);
         for slot in self.slots.iter().flatten() {
             stats.rows += slot.rows.len();
-            stats.json_bytes += slot.json.len();
+            stats.json_bytes += slot.json.compressed().len();
             rows += heap(slot.rows.len() * size_of::<u32>());
             slots += heap(slot.ids.len());
         }

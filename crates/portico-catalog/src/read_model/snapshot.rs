@@ -18,7 +18,7 @@ use super::index::Index;
 
 const MAGIC: &[u8; 8] = b"PORTICO\x01";
 /// Bumped whenever the body's layout changes: an older snapshot is then rebuilt, never misread.
-pub const SNAPSHOT_FORMAT: u32 = 1;
+pub const SNAPSHOT_FORMAT: u32 = 2;
 const HEADER_LEN: usize = 8 + 4 + 8 + 32;
 
 /// Where in the store's history a snapshot was taken.

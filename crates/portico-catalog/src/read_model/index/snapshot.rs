@@ -4,11 +4,11 @@
 
 use std::hash::{BuildHasher, RandomState};
 use std::io::{self, Read, Write};
-use std::sync::Arc;
 
 use hashbrown::HashTable;
 
 use super::super::codec::{Decoder, Encoder};
+use super::super::compact::CompactJson;
 use super::super::ngram::NgramIndex;
 use super::super::posting::Posting;
 use super::super::sorted::SortedValues;
@@ -67,7 +67,7 @@ impl Index {
                 None => enc.u8(0)?,
                 Some(slot) => {
                     enc.u8(1)?;
-                    enc.str(&slot.json)?;
+                    enc.bytes(slot.json.compressed())?;
                     enc.str(&slot.ids)?;
                     enc.u32s(&slot.rows)?;
                     enc.u64(slot.tb_prefix)?;
@@ -156,7 +156,7 @@ impl Index {
             slots.push(match dec.u8()? {
                 0 => None,
                 1 => {
-                    let json: Arc<str> = dec.string()?.into();
+                    let json = CompactJson::from_compressed(dec.bytes()?);
                     let ids = dec.string()?.into_boxed_str();
                     let rows = dec.u32s()?.into_boxed_slice();
                     let tb_prefix = dec.u64()?;

@@ -577,21 +577,23 @@ fn read_model_is_shareable_between_threads() {
 
 #[test]
 fn identical_upsert_keeps_the_stored_text() {
+    // The stored (compressed) bytes themselves, so that a no-op upsert is seen to write nothing.
+    fn stored(model: &ReadModel) -> *const u8 {
+        let doc = model.index.doc_by_ref("component:default/website").unwrap();
+        model.index.slot(doc).unwrap().json.compressed().as_ptr()
+    }
     let mut model = model_of(&sample());
-    let before = model.by_ref("component:default/website").unwrap();
+    let before = stored(&model);
     model.upsert(&sample()[2]).unwrap();
-    let after = model.by_ref("component:default/website").unwrap();
-    assert!(
-        Arc::ptr_eq(&before, &after),
+    assert_eq!(
+        before,
+        stored(&model),
         "no-op upsert reuses the stored JSON"
     );
     let mut changed = sample()[2].clone();
     changed["spec"]["lifecycle"] = json!("deprecated");
     model.upsert(&changed).unwrap();
-    assert!(!Arc::ptr_eq(
-        &before,
-        &model.by_ref("component:default/website").unwrap()
-    ));
+    assert_ne!(before, stored(&model));
     assert_eq!(
         matching_names(&model, &filter(&["spec.lifecycle=deprecated"])),
         ["website"]
@@ -613,11 +615,21 @@ fn by_uid_follows_uid_changes() {
 }
 
 #[test]
-fn stored_json_is_compact_and_shared() {
+fn stored_json_is_compact_and_compressed() {
     let model = model_of(&sample());
     let a = model.by_ref("component:default/website").unwrap();
     let b = model.by_uid("uid-website").unwrap();
-    assert!(Arc::ptr_eq(&a, &b));
+    assert_eq!(a, b);
+    let stats = model.stats();
+    let text_bytes: usize = sample()
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap().len())
+        .sum();
+    assert!(
+        stats.json_bytes < text_bytes,
+        "held compressed: {} bytes for {text_bytes} of text",
+        stats.json_bytes
+    );
     assert!(!a.contains('\n') && !a.contains(": "));
     let value: Value = serde_json::from_str(&a).unwrap();
     assert_eq!(value, sample()[2]);
