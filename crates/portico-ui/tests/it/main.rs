@@ -92,7 +92,8 @@ pub enum Worker {
 }
 
 /// A template of these tests (`files/ui-demo`): a Secret, a password, review options, an
-/// OwnerPicker, a RepoUrlPicker, and steps that run locally (fetch:template, debug:log).
+/// OwnerPicker, a RepoUrlPicker, and steps that run locally (fetch:template, debug:wait,
+/// debug:log).
 pub const UI_DEMO: &str = r#"apiVersion: scaffolder.backstage.io/v1beta3
 kind: Template
 metadata:
@@ -157,6 +158,12 @@ spec:
         url: ./skeleton
         values:
           name: ${{ parameters.name }}
+    # Long enough for the browser to open the task page while it runs and follow it live.
+    - id: pause
+      name: Pause
+      action: debug:wait
+      input:
+        milliseconds: 1500
     - id: log
       name: Say what happened
       action: debug:log
