@@ -40,6 +40,12 @@ impl Permission {
     pub const CATALOG_LOCATION_CREATE: Self = Self("catalog.location.create");
     /// Unregister a location.
     pub const CATALOG_LOCATION_DELETE: Self = Self("catalog.location.delete");
+    /// Run a software template: create a scaffolder task (also retrying one).
+    pub const SCAFFOLDER_TASK_CREATE: Self = Self("scaffolder.task.create");
+    /// See scaffolder tasks, their logs and outputs.
+    pub const SCAFFOLDER_TASK_READ: Self = Self("scaffolder.task.read");
+    /// Cancel a scaffolder task.
+    pub const SCAFFOLDER_TASK_CANCEL: Self = Self("scaffolder.task.cancel");
 }
 
 /// The answer to an authorization request.

@@ -1,5 +1,6 @@
 // Portico UI behaviour that HTML alone cannot do: theme switching, the "/" shortcut to the
-// search box, the phone menu and copy buttons. Everything works without it, except these.
+// search box, the phone menu, copy buttons and redrawing a template form when a choice brings
+// other fields. Everything works without it, except these.
 (function () {
   "use strict";
   var root = document.documentElement;
@@ -45,6 +46,11 @@
   });
   document.addEventListener("change", function (event) {
     if (event.target.matches("[data-theme-choice]")) applyTheme(event.target.value);
+    // A template field others depend on: redraw the page with the fields of the new choice.
+    if (event.target.matches("[data-controls]") && event.target.form) {
+      var redraw = event.target.form.querySelector("[data-refresh]");
+      if (redraw && event.target.form.requestSubmit) event.target.form.requestSubmit(redraw);
+    }
   });
   document.addEventListener("keydown", function (event) {
     var target = event.target;

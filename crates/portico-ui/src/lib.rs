@@ -1,6 +1,7 @@
 //! Portico's web UI: server-rendered HTML pages over the engines — home, catalog table, entity
 //! pages (with API docs, dependencies graph and YAML), group and user pages, the APIs explorer,
-//! register/unregister, search, the software templates (Create) — with htmx for partial updates and assets embedded in the binary.
+//! register/unregister, search, the software templates (Create: the form, the review, the task
+//! pages) — with htmx for partial updates and assets embedded in the binary.
 //!
 //! Pages read the engine's read model directly (no HTTP loop-back). Templates are minijinja files
 //! under `templates/` with HTML auto-escaping; every page extends `layout.html`, whose sidebar is
@@ -10,6 +11,7 @@
 mod assets;
 mod asyncapi;
 pub mod entity_view;
+mod form_values;
 mod graph;
 mod highlight;
 mod markdown;
@@ -26,6 +28,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use portico_catalog::engine::Engine;
 use portico_plugin_api::{AllowAll, Authorizer, Permission};
+use portico_scaffolder::ScaffolderService;
 use portico_store::CatalogStore;
 
 pub use render::{Html, UiError};
@@ -58,6 +61,9 @@ pub struct Ui<S: CatalogStore> {
     authorizer: Arc<dyn Authorizer>,
     /// Built TechDocs sites the `/docs` reader shows (`None`: TechDocs is not configured).
     pub techdocs: Option<Arc<dyn portico_techdocs::Publisher>>,
+    /// The scaffolder that runs templates and reports tasks (`None`: templates can be browsed
+    /// and filled in, not run).
+    pub scaffolder: Option<Arc<dyn ScaffolderService>>,
     templates: render::Templates,
     problems: pages::home::ProblemCache,
 }
@@ -78,6 +84,7 @@ impl<S: CatalogStore> Ui<S> {
             config,
             authorizer: Arc::new(AllowAll),
             techdocs: None,
+            scaffolder: None,
             templates: render::Templates::new(),
             problems: pages::home::ProblemCache::default(),
         }
@@ -95,6 +102,12 @@ impl<S: CatalogStore> Ui<S> {
     /// Shows the TechDocs sites `publisher` holds in `/docs`.
     pub fn with_techdocs(mut self, publisher: Arc<dyn portico_techdocs::Publisher>) -> Self {
         self.techdocs = Some(publisher);
+        self
+    }
+
+    /// Runs templates and shows tasks with `service` (the API's, so both see the same tasks).
+    pub fn with_scaffolder(mut self, service: Arc<dyn ScaffolderService>) -> Self {
+        self.scaffolder = Some(service);
         self
     }
 }
@@ -131,9 +144,10 @@ pub fn router<S: CatalogStore>(ui: Ui<S>) -> Router {
             get(pages::docs::page::<S>),
         )
         .route("/create", get(pages::create::page::<S>))
+        // Moving between the pages of a template's form changes nothing: it is reading.
         .route(
             "/create/templates/{namespace}/{name}",
-            get(pages::create::template::<S>),
+            get(pages::wizard::form::<S>).post(pages::wizard::step::<S>),
         )
         .route("/settings", get(pages::placeholder::settings::<S>))
         .route_layer(axum::middleware::from_fn_with_state(
@@ -160,8 +174,35 @@ pub fn router<S: CatalogStore>(ui: Ui<S>) -> Router {
             (Arc::clone(&ui), Permission::CATALOG_LOCATION_DELETE),
             pages::authorize_page::<S>,
         ));
+    let tasks = Router::new()
+        .route("/create/tasks", get(pages::tasks::list::<S>))
+        .route("/create/tasks/{id}", get(pages::tasks::page::<S>))
+        .route("/create/tasks/{id}/events", get(pages::tasks::events::<S>))
+        .route_layer(axum::middleware::from_fn_with_state(
+            (Arc::clone(&ui), Permission::SCAFFOLDER_TASK_READ),
+            pages::authorize_page::<S>,
+        ));
+    let create_task = Router::new()
+        .route(
+            "/create/templates/{namespace}/{name}/create",
+            post(pages::wizard::create::<S>),
+        )
+        .route("/create/tasks/{id}/retry", post(pages::tasks::retry::<S>))
+        .route_layer(axum::middleware::from_fn_with_state(
+            (Arc::clone(&ui), Permission::SCAFFOLDER_TASK_CREATE),
+            pages::authorize_page::<S>,
+        ));
+    let cancel_task = Router::new()
+        .route("/create/tasks/{id}/cancel", post(pages::tasks::cancel::<S>))
+        .route_layer(axum::middleware::from_fn_with_state(
+            (Arc::clone(&ui), Permission::SCAFFOLDER_TASK_CANCEL),
+            pages::authorize_page::<S>,
+        ));
     read.merge(register)
         .merge(unregister)
+        .merge(tasks)
+        .merge(create_task)
+        .merge(cancel_task)
         .route("/static/{*path}", get(assets::serve))
         .fallback(pages::not_found::<S>)
         .with_state(ui)

@@ -233,6 +233,10 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     if let Some(publisher) = &state.techdocs {
         ui = ui.with_techdocs(Arc::clone(publisher));
     }
+    // The Create pages run templates and follow tasks on the API's scaffolder.
+    if let Some(scaffolder) = &state.scaffolder {
+        ui = ui.with_scaffolder(Arc::clone(scaffolder));
+    }
     let routes = portico_server::app_with_pages(state, portico_ui::router(ui));
     axum::serve(listener, routes)
         .with_graceful_shutdown(stop)

@@ -1,34 +1,33 @@
-//! `/create` (the software templates: catalog entities of kind Template, filtered by type,
-//! owner, tag and text) and `/create/templates/{namespace}/{name}` (each parameter page of a
-//! template drawn as a form from its JSON Schema, see [`crate::schema_form`]).
+//! `/create`: the software templates (catalog entities of kind Template), filtered by type,
+//! owner, tag and text. Running one is `super::wizard` (the form, the review, creating the
+//! task); following the task is `super::tasks`.
 
-use axum::extract::{Path, RawQuery};
+use axum::extract::RawQuery;
 use axum::response::Response;
 use minijinja::context;
 use portico_catalog::read_model::Predicate;
 use portico_store::CatalogStore;
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::UiState;
+use crate::Ui;
 use crate::entity_view;
 use crate::params::Params;
 use crate::render::ser;
-use crate::schema_form;
-use crate::{Ui, UiError};
 
-/// One template card.
+/// One template card (also the header of its form).
 #[derive(Debug, Clone, Serialize)]
-struct Card {
-    name: String,
-    namespace: String,
-    title: String,
-    description: String,
-    spec_type: String,
-    owner: String,
-    tags: Vec<String>,
-    url: String,
-    entity_url: String,
+pub(crate) struct Card {
+    pub name: String,
+    pub namespace: String,
+    pub title: String,
+    pub description: String,
+    pub spec_type: String,
+    pub owner: String,
+    pub tags: Vec<String>,
+    pub url: String,
+    pub entity_url: String,
 }
 
 fn str_at<'a>(entity: &'a Value, pointer: &str) -> &'a str {
@@ -38,7 +37,7 @@ fn str_at<'a>(entity: &'a Value, pointer: &str) -> &'a str {
         .unwrap_or("")
 }
 
-fn card(entity: &Value) -> Card {
+pub(crate) fn card(entity: &Value) -> Card {
     let name = str_at(entity, "/metadata/name").to_owned();
     let namespace = match str_at(entity, "/metadata/namespace") {
         "" => "default".to_owned(),
@@ -130,48 +129,6 @@ pub(crate) async fn page<S: CatalogStore>(ui: UiState<S>, RawQuery(query): RawQu
             q => params.get("q").unwrap_or_default(),
         };
         ui.page(ui.shell("Create", "create"), "create.html", ctx)
-    })();
-    ui.respond(result)
-}
-
-/// `GET /create/templates/{namespace}/{name}`.
-pub(crate) async fn template<S: CatalogStore>(
-    ui: UiState<S>,
-    Path((namespace, name)): Path<(String, String)>,
-) -> Response {
-    let result = (|| {
-        ui.ensure_loaded()?;
-        let entity_ref = format!(
-            "template:{}/{}",
-            namespace.to_lowercase(),
-            name.to_lowercase()
-        );
-        let entity: Value = ui
-            .engine
-            .read_model()
-            .by_ref(&entity_ref)
-            .and_then(|json| serde_json::from_str(&json).ok())
-            .ok_or_else(|| {
-                UiError::NotFound(format!("There is no template {namespace}/{name}."))
-            })?;
-        let pages: Vec<Value> = match entity.pointer("/spec/parameters") {
-            Some(Value::Array(pages)) => pages.clone(),
-            Some(page @ Value::Object(_)) => vec![page.clone()],
-            _ => Vec::new(),
-        };
-        let values = Map::new();
-        let forms: Vec<schema_form::FormPage> = pages
-            .iter()
-            .enumerate()
-            .map(|(i, p)| schema_form::page(i, p, &values))
-            .collect();
-        let summary = card(&entity);
-        let ctx = context! { template => ser(&summary), pages => ser(&forms) };
-        ui.page(
-            ui.shell(summary.title.clone(), "create"),
-            "create_template.html",
-            ctx,
-        )
     })();
     ui.respond(result)
 }

@@ -9,6 +9,8 @@ pub(crate) mod home;
 pub(crate) mod import;
 pub(crate) mod placeholder;
 pub(crate) mod search;
+pub(crate) mod tasks;
+pub(crate) mod wizard;
 
 use std::sync::Arc;
 

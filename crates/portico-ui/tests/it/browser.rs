@@ -1,7 +1,8 @@
 //! The UI in real headless Chromium through WebDriver (chromedriver started on a free port by
 //! the test, stopped after): home, filtering the catalog, an entity and its tabs, the petstore
 //! OpenAPI rendered, a graph link followed, registering and unregistering a location, dark
-//! mode — and axe-core on each main page (no serious or critical violation).
+//! mode, running a software template (form, review, the task's live log to its end) — and
+//! axe-core on each main page (no serious or critical violation).
 //!
 //! Needs the Debian packages `chromium` and `chromium-driver` (`.ci/run` installs them). Without
 //! them the test says so loudly and passes — except in CI (`CI=true`), where it fails. A failed
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::{Running, start};
+use crate::{Running, Worker, start_scaffolder};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -568,6 +569,125 @@ async fn dark_mode(client: &Client, ui: &Running) -> StepResult {
     Ok(())
 }
 
+async fn run_template(client: &Client, ui: &Running) -> StepResult {
+    cmd(client.goto(&ui.url("/create")).await, "open create")?;
+    accessible(client, "create").await?;
+    cmd(
+        cmd(
+            client
+                .find(Locator::Css(
+                    "a.button.primary[href='/create/templates/default/ui-demo']",
+                ))
+                .await,
+            "choose ui-demo",
+        )?
+        .click()
+        .await,
+        "click choose",
+    )?;
+    wait_for_path(client, "/create/templates/default/ui-demo").await?;
+    accessible(client, "template form").await?;
+    for (id, text) in [
+        ("p0-name", "browser-svc"),
+        ("p0-owner", "group:default/team-a"),
+        ("p0-token", "tok-BROWSER-7"),
+    ] {
+        let input = cmd(client.find(Locator::Id(id)).await, id)?;
+        cmd(input.send_keys(text).await, id)?;
+    }
+    cmd(
+        cmd(client.find(Locator::Id("form-next")).await, "Next")?
+            .click()
+            .await,
+        "next",
+    )?;
+    let owner = cmd(
+        client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Id("p1-repoUrl-owner"))
+            .await,
+        "the location page",
+    )?;
+    cmd(owner.send_keys("acme").await, "owner")?;
+    let repo = cmd(client.find(Locator::Id("p1-repoUrl-repo")).await, "repo")?;
+    cmd(repo.send_keys("browser-svc").await, "repo")?;
+    accessible(client, "template form, second page").await?;
+    cmd(
+        cmd(client.find(Locator::Id("form-next")).await, "Review")?
+            .click()
+            .await,
+        "review",
+    )?;
+    let create = cmd(
+        client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Id("form-create"))
+            .await,
+        "the review",
+    )?;
+    let review = cmd(
+        client
+            .execute(
+                "return [...document.querySelectorAll('.review-table')].map(t => t.textContent).join(' ');",
+                vec![],
+            )
+            .await,
+        "review text",
+    )?;
+    let review = review.as_str().unwrap_or_default().to_owned();
+    ensure!(
+        review.contains("github.com?owner=acme&repo=browser-svc") && review.contains("******"),
+        "review: {review}"
+    );
+    ensure!(
+        !review.contains("tok-BROWSER-7"),
+        "the review shows the secret: {review}"
+    );
+    picture(client, "template-review").await;
+    accessible(client, "template review").await?;
+    cmd(create.click().await, "create")?;
+    wait_until(
+        client,
+        "return location.pathname.startsWith('/create/tasks/') && document.readyState === 'complete';",
+        "the task page",
+    )
+    .await?;
+    // The page follows the task over server-sent events and reloads when it has ended.
+    wait_until(
+        client,
+        "const s = document.getElementById('task-status'); return !!s && s.textContent.trim() === 'Completed' && !!document.getElementById('task-output');",
+        "the task to complete",
+    )
+    .await?;
+    let log = cmd(
+        cmd(client.find(Locator::Id("task-log")).await, "log")?
+            .text()
+            .await,
+        "log text",
+    )?;
+    ensure!(
+        log.contains("Created browser-svc for group:default/team-a") && log.contains("token ***"),
+        "log: {log}"
+    );
+    ensure!(
+        !log.contains("tok-BROWSER-7"),
+        "the log shows the secret: {log}"
+    );
+    picture(client, "task").await;
+    accessible(client, "task").await?;
+    cmd(client.goto(&ui.url("/create/tasks")).await, "open tasks")?;
+    let table = cmd(
+        cmd(client.find(Locator::Id("task-table")).await, "task table")?
+            .text()
+            .await,
+        "table text",
+    )?;
+    ensure!(table.contains("UI demo service"), "task list: {table}");
+    accessible(client, "task list").await
+}
+
 async fn run_step<F: std::future::Future<Output = StepResult>>(
     client: &Client,
     name: &str,
@@ -596,7 +716,7 @@ async fn browser_journey() {
         eprintln!("\n!!!!!!!!\n!!! {message}\n!!!!!!!!\n");
         return;
     }
-    let ui = start(false).await;
+    let ui = start_scaffolder(Worker::Running).await;
     let work = tempfile::tempdir().unwrap();
     let driver = start_driver(&work.path().join("chromedriver.log")).await;
     let client = connect(&driver, &work.path().join("profile")).await;
@@ -625,6 +745,13 @@ async fn browser_journey() {
     )
     .await;
     run_step(&client, "dark-mode", dark_mode(&client, &ui), &mut failures).await;
+    run_step(
+        &client,
+        "run-template",
+        run_template(&client, &ui),
+        &mut failures,
+    )
+    .await;
     let _ = client.close().await;
     drop(driver);
     assert!(
