@@ -119,6 +119,10 @@ pub fn router<S: CatalogStore>(ui: Ui<S>) -> Router {
     let read = Router::new()
         .route("/", get(pages::home::page::<S>))
         .route("/catalog", get(pages::catalog::catalog_page::<S>))
+        .route(
+            "/catalog/facet-values",
+            get(pages::catalog::facet_values::<S>),
+        )
         .route("/api-docs", get(pages::catalog::api_docs_page::<S>))
         .route(
             "/catalog/{namespace}/{kind}/{name}",

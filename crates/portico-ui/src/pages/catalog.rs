@@ -25,6 +25,11 @@ const PAGE_SIZE: usize = 25;
 const MAX_PAGE_SIZE: usize = 100;
 /// Values listed per facet (the checked ones are always listed too).
 const FACET_VALUES: usize = 12;
+/// Values listed under "more" per facet; beyond them (thousands of owners at 100k entities) a
+/// text input with suggestions takes over, so the page stays small.
+const FACET_MORE: usize = 40;
+/// Suggestions offered for a facet's text input.
+const FACET_SUGGESTIONS: usize = 20;
 /// The htmx target of filter changes.
 const VIEW_ID: &str = "catalog-view";
 
@@ -280,6 +285,8 @@ struct FacetView {
     label: &'static str,
     values: Vec<FacetValueView>,
     more: Vec<FacetValueView>,
+    /// Values listed nowhere (reachable through the text input).
+    rest: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -375,6 +382,7 @@ fn table<S: CatalogStore>(
         }
         let mut shown = Vec::new();
         let mut more = Vec::new();
+        let mut rest = 0;
         for (i, fc) in values.iter().enumerate() {
             let is_checked = checked.iter().any(|c| c.eq_ignore_ascii_case(&fc.value));
             let view = FacetValueView {
@@ -390,8 +398,10 @@ fn table<S: CatalogStore>(
             };
             if i < FACET_VALUES || is_checked {
                 shown.push(view)
-            } else {
+            } else if more.len() < FACET_MORE {
                 more.push(view)
+            } else {
+                rest += 1;
             }
         }
         // A checked value nothing matches any more still shows, so it can be unchecked.
@@ -415,6 +425,7 @@ fn table<S: CatalogStore>(
             label: facet.label,
             values: shown,
             more,
+            rest,
         });
     }
     drop(read_model);
@@ -555,4 +566,69 @@ fn table<S: CatalogStore>(
         let shell = ui.shell(title, if fixed { "apis" } else { "catalog" });
         ui.page(shell, "catalog.html", ctx)
     }
+}
+
+/// One suggestion for a facet's text input.
+#[derive(Debug, Serialize)]
+struct Suggestion {
+    value: String,
+    label: String,
+    count: usize,
+}
+
+/// `GET /catalog/facet-values?facet=<param>&kind=<kind>&<param>=<typed text>`: `<option>`s of
+/// the facet's values containing the text (by value or label), most frequent first — the
+/// suggestions of the text input a facet with many values shows.
+pub(crate) async fn facet_values<S: CatalogStore>(
+    ui: UiState<S>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.as_deref());
+    ui.respond(suggestions(&ui, &params))
+}
+
+fn suggestions<S: CatalogStore>(ui: &Ui<S>, params: &Params) -> Result<Html, UiError> {
+    ui.ensure_loaded()?;
+    let Some(facet) = params
+        .get("facet")
+        .and_then(|name| FACETS.iter().find(|f| f.param == name))
+    else {
+        return Err(UiError::Input(format!(
+            "Unknown facet; use one of {}",
+            FACETS
+                .iter()
+                .map(|f| f.param)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    };
+    let typed = params.get(facet.param).unwrap_or_default().to_lowercase();
+    let filter = match params.get("kind") {
+        Some(kind) if kind != "all" => Predicate::equals("kind", &kind.to_lowercase()),
+        _ => Predicate::MatchAll,
+    };
+    let counts = ui
+        .engine
+        .read_model()
+        .facets(&[facet.key.to_owned()], &filter);
+    let options: Vec<Suggestion> = counts
+        .into_values()
+        .next()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|fc| Suggestion {
+            label: if facet.refs {
+                entity_view::label_of_ref(&fc.value)
+            } else {
+                fc.value.clone()
+            },
+            value: fc.value,
+            count: fc.count,
+        })
+        .filter(|s| {
+            s.value.to_lowercase().contains(&typed) || s.label.to_lowercase().contains(&typed)
+        })
+        .take(FACET_SUGGESTIONS)
+        .collect();
+    ui.fragment("facet_options.html", context! { options => ser(&options) })
 }

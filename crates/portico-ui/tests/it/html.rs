@@ -85,6 +85,67 @@ async fn catalog_filters_live_in_the_url() {
 }
 
 #[tokio::test]
+async fn facets_with_many_values_list_some_and_suggest_the_rest() {
+    let ui = start(false).await;
+    let mut yaml = String::new();
+    for i in 0..80 {
+        yaml.push_str(&format!(
+            "---\napiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: many-{i:02}\nspec:\n  type: service\n  lifecycle: production\n  owner: group:default/crowd-{i:02}\n"
+        ));
+    }
+    let file = ui.files.join("many-owners.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    ui.engine
+        .register_location(
+            "file",
+            file.to_str().unwrap(),
+            portico_store::LocationOrigin::Api,
+        )
+        .await
+        .unwrap();
+
+    let (status, html) = ui.get("/catalog?kind=component").await;
+    assert_eq!(status, 200);
+    let owner_boxes = html.matches(r#"name="owner" value="#).count();
+    assert!(
+        owner_boxes <= 12 + 40,
+        "owners listed: {owner_boxes}, the page must not list every value"
+    );
+    assert!(
+        html.contains(r#"id="f-owner-other""#),
+        "text input for the rest"
+    );
+    assert!(html.contains("other values"), "{html}");
+
+    let (status, options) = ui
+        .get("/catalog/facet-values?facet=owner&kind=component&owner=Crowd-07")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        options.matches("<option").count(),
+        1,
+        "case-insensitive substring match: {options}"
+    );
+    // minijinja escapes `/` in attributes; a browser reads it back as `/`.
+    assert!(
+        options.contains(r#"value="group:default&#x2f;crowd-07""#),
+        "{options}"
+    );
+
+    // A value picked there filters like a checkbox.
+    let (_, filtered) = ui
+        .get(&format!(
+            "/catalog?kind=component&owner={}",
+            encode("group:default/crowd-79")
+        ))
+        .await;
+    assert_eq!(table_names(&filtered), ["many-79"]);
+
+    let (status, _) = ui.get("/catalog/facet-values?facet=nope").await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
 async fn htmx_gets_only_the_table_part() {
     let ui = start(false).await;
     let response = ui
