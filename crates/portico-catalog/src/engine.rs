@@ -128,6 +128,8 @@ pub struct Engine<S: CatalogStore> {
     origin: std::sync::Mutex<Option<ReadModelOrigin>>,
     /// The position of the last snapshot written or loaded as current.
     snapshot_written: std::sync::Mutex<Option<i64>>,
+    /// Counts rounds of processing (see [`Engine::processed`]).
+    processed: watch::Sender<u64>,
 }
 
 impl<S: CatalogStore> std::fmt::Debug for Engine<S> {
@@ -183,6 +185,7 @@ impl<S: CatalogStore> Engine<S> {
             write_gate: tokio::sync::RwLock::new(()),
             origin: std::sync::Mutex::new(None),
             snapshot_written: std::sync::Mutex::new(None),
+            processed: watch::channel(0).0,
         }
     }
 
@@ -235,6 +238,14 @@ impl<S: CatalogStore> Engine<S> {
     /// The store.
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// Changes after every round of processing (registering, refreshing, the refresh loop's
+    /// due sources, deletions), whether or not any entity changed: for followers such as the
+    /// TechDocs builder, whose input (files next to a catalog file) can change while the
+    /// catalog does not. Never waits for them.
+    pub fn processed(&self) -> watch::Receiver<u64> {
+        self.processed.subscribe()
     }
 
     /// The engine's settings.
@@ -540,6 +551,7 @@ impl<S: CatalogStore> Engine<S> {
                 .stitch_pending(&ModelStitcher, STITCH_BATCH)
                 .await?;
             if stitched.is_empty() {
+                self.processed.send_modify(|round| *round += 1);
                 return Ok(());
             }
             self.index(&stitched, &[]);
