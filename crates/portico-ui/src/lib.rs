@@ -58,6 +58,9 @@ pub struct Ui<S: CatalogStore> {
     authorizer: Arc<dyn Authorizer>,
     /// Built TechDocs sites the `/docs` reader shows (`None`: TechDocs is not configured).
     pub techdocs: Option<Arc<dyn portico_techdocs::Publisher>>,
+    /// The TechDocs builder whose build states (queued, building, failed, warnings) `/docs`
+    /// shows (`None`: sites are built elsewhere; only their build time is known).
+    pub builds: Option<Arc<dyn portico_techdocs::DocsBuilds>>,
     templates: render::Templates,
     problems: pages::home::ProblemCache,
 }
@@ -78,6 +81,7 @@ impl<S: CatalogStore> Ui<S> {
             config,
             authorizer: Arc::new(AllowAll),
             techdocs: None,
+            builds: None,
             templates: render::Templates::new(),
             problems: pages::home::ProblemCache::default(),
         }
@@ -95,6 +99,13 @@ impl<S: CatalogStore> Ui<S> {
     /// Shows the TechDocs sites `publisher` holds in `/docs`.
     pub fn with_techdocs(mut self, publisher: Arc<dyn portico_techdocs::Publisher>) -> Self {
         self.techdocs = Some(publisher);
+        self
+    }
+
+    /// Shows the build states `builds` knows in `/docs` (the index's badges, the reader's
+    /// build line, warnings and the error of a failed build).
+    pub fn with_builds(mut self, builds: Arc<dyn portico_techdocs::DocsBuilds>) -> Self {
+        self.builds = Some(builds);
         self
     }
 }

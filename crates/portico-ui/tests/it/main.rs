@@ -27,6 +27,9 @@ pub struct Running {
     pub files: PathBuf,
     /// The engine the UI reads.
     pub engine: Arc<Engine<SqlStore>>,
+    /// The TechDocs builder whose states the UI shows (from [`start_with_builds`]); not
+    /// running: tests scan and run jobs themselves.
+    pub builder: Option<Arc<portico_techdocs::DocsBuilder<SqlStore>>>,
     _dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -80,9 +83,45 @@ pub async fn start_with_docs(docs: fn(&Path) -> PathBuf) -> Running {
     start_with(false, Some(docs), |ui| ui).await
 }
 
+/// [`start_with_docs`], with a TechDocs builder over the same database and publisher whose
+/// build states the UI shows ([`Running::builder`]).
+pub async fn start_with_builds(docs: fn(&Path) -> PathBuf) -> Running {
+    start_inner(false, Some(docs), true, |ui| ui).await
+}
+
+/// The catalog engine as the docs builder sees it (what `portico serve` wires).
+struct EngineDocs(Arc<Engine<SqlStore>>);
+
+impl portico_techdocs::DocsCatalog for EngineDocs {
+    fn documented_entities(&self) -> Vec<serde_json::Value> {
+        let model = self.0.read_model();
+        model
+            .refs_matching(&portico_catalog::read_model::Predicate::Exists {
+                key: "metadata.annotations.backstage.io/techdocs-ref".to_owned(),
+            })
+            .iter()
+            .filter_map(|r| model.by_ref(r))
+            .filter_map(|json| serde_json::from_str(&json).ok())
+            .collect()
+    }
+
+    fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.processed()
+    }
+}
+
 async fn start_with(
     readonly: bool,
     docs: Option<fn(&Path) -> PathBuf>,
+    configure: impl FnOnce(Ui<SqlStore>) -> Ui<SqlStore>,
+) -> Running {
+    start_inner(readonly, docs, false, configure).await
+}
+
+async fn start_inner(
+    readonly: bool,
+    docs: Option<fn(&Path) -> PathBuf>,
+    with_builds: bool,
     configure: impl FnOnce(Ui<SqlStore>) -> Ui<SqlStore>,
 ) -> Running {
     let dir = tempfile::tempdir().unwrap();
@@ -99,6 +138,7 @@ async fn start_with(
     let store = SqlStore::open_sqlite(&dir.path().join("portico.db"))
         .await
         .unwrap();
+    let docs_store = store.clone();
     let engine = Engine::open(
         Arc::new(store),
         Arc::new(LocalReader),
@@ -128,8 +168,21 @@ async fn start_with(
             readonly,
         },
     );
+    let mut builder = None;
     if let Some(published) = published {
-        ui = ui.with_techdocs(Arc::new(portico_techdocs::LocalPublisher::new(published)));
+        let publisher: Arc<dyn portico_techdocs::Publisher> =
+            Arc::new(portico_techdocs::LocalPublisher::new(published));
+        ui = ui.with_techdocs(Arc::clone(&publisher));
+        if with_builds {
+            let docs_builder = Arc::new(portico_techdocs::DocsBuilder::new(
+                Arc::new(docs_store),
+                publisher,
+                Arc::new(EngineDocs(Arc::clone(&engine))),
+                portico_techdocs::BuilderOptions::new(dir.path().join("techdocs-work")),
+            ));
+            ui = ui.with_builds(Arc::new(Arc::clone(&docs_builder)));
+            builder = Some(docs_builder);
+        }
     }
     let ui = configure(ui);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -148,6 +201,7 @@ async fn start_with(
         client: reqwest::Client::new(),
         files,
         engine,
+        builder,
         _dir: dir,
         shutdown: Some(tx),
     }
