@@ -296,6 +296,8 @@ impl<T: TechDocsStore> DocsBuilder<T> {
             }
             changes.borrow_and_update();
             let started = Instant::now();
+            // A scan before the catalog is loaded does nothing: the next one need not wait.
+            let scanned = self.catalog.ready();
             if let Err(err) = self.scan().await {
                 tracing::warn!(error = %err, "TechDocs catalog scan failed.");
             }
@@ -309,6 +311,9 @@ impl<T: TechDocsStore> DocsBuilder<T> {
                 }
                 () = tokio::time::sleep(self.options.poll) => {}
                 () = stop_requested(&mut shutdown) => return,
+            }
+            if !scanned {
+                continue;
             }
             let next = started + self.options.min_scan_interval;
             tokio::select! {
