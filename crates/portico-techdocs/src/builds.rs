@@ -31,7 +31,7 @@ use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use crate::diagnostics::Warning;
 use crate::publish::{EntityTriplet, Publisher};
 use crate::site::{BuildOptions, Site};
-use source::{DocsEntity, docs_entity, error_hash, source_hash};
+use source::{DocsEntity, docs_entity, error_hash, source_hash, source_stamps};
 
 /// A boxed future, for the object-safe [`DocsBuilds`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -170,6 +170,29 @@ fn hash_of(docs: &DocsEntity) -> String {
     }
 }
 
+/// Content hashes of docs folders by their [`source_stamps`], so that a scan reads only the
+/// files of sources that were touched since the last scan.
+type HashCache = std::sync::Mutex<std::collections::HashMap<PathBuf, (String, String)>>;
+
+/// [`hash_of`] through `cache`.
+fn cached_hash_of(docs: &DocsEntity, cache: &HashCache) -> String {
+    let Ok(dir) = &docs.source else {
+        return hash_of(docs);
+    };
+    let stamps = source_stamps(dir);
+    let mut cache = cache
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((known, hash)) = cache.get(dir)
+        && *known == stamps
+    {
+        return hash.clone();
+    }
+    let hash = source_hash(dir);
+    cache.insert(dir.clone(), (stamps, hash.clone()));
+    hash
+}
+
 /// An entity's build state, for the reader and the API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BuildStatus {
@@ -237,6 +260,8 @@ pub struct DocsBuilder<T: TechDocsStore> {
     finished: watch::Sender<u64>,
     /// Counts catalog scans this process finished.
     scans: watch::Sender<u64>,
+    /// Docs hashes by file stamps, for scans.
+    hashes: Arc<HashCache>,
 }
 
 impl<T: TechDocsStore> std::fmt::Debug for DocsBuilder<T> {
@@ -264,6 +289,7 @@ impl<T: TechDocsStore> DocsBuilder<T> {
             queued: Notify::new(),
             finished: watch::channel(0).0,
             scans: watch::channel(0).0,
+            hashes: Arc::default(),
         }
     }
 
@@ -335,14 +361,25 @@ impl<T: TechDocsStore> DocsBuilder<T> {
             .iter()
             .filter_map(docs_entity)
             .collect();
+        let cache = Arc::clone(&self.hashes);
         let hashed = tokio::task::spawn_blocking(move || {
-            entities
+            let mut cache_entries = HashSet::new();
+            let hashed = entities
                 .into_iter()
                 .map(|docs| {
-                    let hash = hash_of(&docs);
+                    let hash = cached_hash_of(&docs, &cache);
+                    if let Ok(dir) = &docs.source {
+                        cache_entries.insert(dir.clone());
+                    }
                     (docs, hash)
                 })
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>();
+            // Folders no entity documents any more leave the cache.
+            cache
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .retain(|dir, _| cache_entries.contains(dir));
+            hashed
         })
         .await
         .map_err(|err| BuildError::Internal(err.to_string()))?;

@@ -105,6 +105,34 @@ fn resolve(docs_ref: &str, location: Option<&str>) -> Result<PathBuf, String> {
 /// path and content. A missing or broken config still hashes, so that the build runs and
 /// reports the problem — and runs again once the file is fixed.
 pub fn source_hash(dir: &Path) -> String {
+    walk_source(dir, |hasher, path| {
+        if let Ok(bytes) = std::fs::read(path) {
+            hasher.update((bytes.len() as u64).to_le_bytes());
+            hasher.update(&bytes);
+        }
+    })
+}
+
+/// A cheap fingerprint of the same files as [`source_hash`]: the config's bytes, then every
+/// docs file's path, length and modification time, read without opening the files. When it is
+/// unchanged the content hash is too (short of an edit that keeps both length and time), so
+/// scans re-read content only for sources whose files were touched.
+pub fn source_stamps(dir: &Path) -> String {
+    walk_source(dir, |hasher, path| {
+        if let Ok(meta) = std::fs::metadata(path) {
+            hasher.update(meta.len().to_le_bytes());
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            hasher.update(modified.to_le_bytes());
+        }
+    })
+}
+
+/// Hashes the config file, then every docs file's relative path followed by what `file` adds.
+fn walk_source(dir: &Path, file: impl Fn(&mut Sha256, &Path)) -> String {
     let mut hasher = Sha256::new();
     let mut docs_dir = "docs".to_owned();
     for name in ["mkdocs.yml", "mkdocs.yaml"] {
@@ -134,13 +162,9 @@ pub fn source_hash(dir: &Path) -> String {
         let Ok(relative) = entry.path().strip_prefix(&docs) else {
             continue;
         };
-        let Ok(bytes) = std::fs::read(entry.path()) else {
-            continue;
-        };
         hasher.update(relative.to_string_lossy().as_bytes());
         hasher.update([0]);
-        hasher.update((bytes.len() as u64).to_le_bytes());
-        hasher.update(&bytes);
+        file(&mut hasher, entry.path());
     }
     hex(&hasher.finalize())
 }
@@ -218,6 +242,11 @@ mod tests {
             "files outside docs_dir and hidden files"
         );
         std::fs::write(root.join("docs/index.md"), "# B\n").unwrap();
+        let stamps = source_stamps(root);
+        assert_eq!(stamps, source_stamps(root));
+        std::fs::write(root.join("docs/new.md"), "# New\n").unwrap();
+        assert_ne!(stamps, source_stamps(root), "a new file changes the stamps");
+        std::fs::remove_file(root.join("docs/new.md")).unwrap();
         let second = source_hash(root);
         assert_ne!(first, second);
         std::fs::write(root.join("mkdocs.yml"), "site_name: A\ndocs_dir: other\n").unwrap();
