@@ -82,6 +82,10 @@ struct Harness {
 }
 
 async fn start(dir: &Path) -> Harness {
+    start_with(dir, |_| {}).await
+}
+
+async fn start_with(dir: &Path, configure: impl FnOnce(&mut BuilderOptions)) -> Harness {
     let store = SqlStore::open_sqlite(&dir.join("portico.db"))
         .await
         .unwrap();
@@ -99,6 +103,7 @@ async fn start(dir: &Path) -> Harness {
     // Only the catalog's notifications trigger scans here.
     options.poll = Duration::from_secs(3600);
     options.min_scan_interval = Duration::ZERO;
+    configure(&mut options);
     let builder = Arc::new(DocsBuilder::new(
         Arc::clone(&store),
         Arc::clone(&publisher) as Arc<dyn Publisher>,
@@ -270,4 +275,46 @@ async fn collect(mut events: tokio::sync::mpsc::Receiver<SyncEvent>) -> Vec<Sync
         all.push(event);
     }
     all
+}
+
+/// A build that outlives `techdocs.buildTimeout` is failed with a message saying so, and its
+/// site is not published (the abandoned build only cleans up after itself).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_build_over_the_timeout_fails_and_is_never_published() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    write(&repo, "catalog-info.yaml", CATALOG);
+    write(&repo, "mkdocs.yml", "site_name: Big\n");
+    // Enough pages that the build is still running when the (1 ns) timeout is checked.
+    for n in 0..300 {
+        write(
+            &repo,
+            &format!("docs/page-{n}.md"),
+            &format!("# Page {n}\n\n```rust\nfn main() {{ println!(\"{n}\"); }}\n```\n"),
+        );
+    }
+    let h = start_with(dir.path(), |options| {
+        options.build_timeout = Duration::from_nanos(1);
+    })
+    .await;
+    h.engine
+        .register_location(
+            "file",
+            repo.join("catalog-info.yaml").to_str().unwrap(),
+            LocationOrigin::Api,
+        )
+        .await
+        .unwrap();
+    let failed = h.wait_for(SVC, |r| r.state == "failed").await;
+    let error = failed.error.unwrap();
+    assert!(error.contains("techdocs.buildTimeout"), "{error}");
+    assert_eq!(failed.built_hash, None);
+    assert_eq!(
+        h.publisher
+            .read(&EntityTriplet::new("default", "Component", "svc"), "")
+            .unwrap(),
+        None,
+        "an abandoned build is not published"
+    );
+    let _ = h.shutdown.send(true);
 }
