@@ -140,6 +140,8 @@ pub struct Engine<S: CatalogStore> {
     snapshot_written: std::sync::Mutex<Option<i64>>,
     /// The providers of registered and configured locations (`locations.rs`).
     locations: locations::LocationProviders,
+    /// Counts rounds of processing (see [`Engine::processed`]).
+    processed: watch::Sender<u64>,
 }
 
 impl<S: CatalogStore> std::fmt::Debug for Engine<S> {
@@ -196,6 +198,7 @@ impl<S: CatalogStore> Engine<S> {
             origin: std::sync::Mutex::new(None),
             snapshot_written: std::sync::Mutex::new(None),
             locations: locations::LocationProviders::new(),
+            processed: watch::channel(0).0,
         }
     }
 
@@ -248,6 +251,14 @@ impl<S: CatalogStore> Engine<S> {
     /// The store.
     pub fn store(&self) -> &S {
         &self.store
+    }
+
+    /// Changes after every round of processing (registering, refreshing, the refresh loop's
+    /// due sources, deletions), whether or not any entity changed: for followers such as the
+    /// TechDocs builder, whose input (files next to a catalog file) can change while the
+    /// catalog does not. Never waits for them.
+    pub fn processed(&self) -> watch::Receiver<u64> {
+        self.processed.subscribe()
     }
 
     /// The engine's settings.
@@ -667,6 +678,7 @@ impl<S: CatalogStore> Engine<S> {
             }
             let stitched = stitched?;
             if stitched.is_empty() {
+                self.processed.send_modify(|round| *round += 1);
                 return Ok(());
             }
             let model = Arc::clone(&self.read_model);

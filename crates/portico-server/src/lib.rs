@@ -38,6 +38,9 @@ pub struct AppState<S: CatalogStore> {
     pub scaffolder: Option<Arc<dyn portico_scaffolder::ScaffolderService>>,
     /// Built TechDocs sites (`/api/techdocs`); `None`: TechDocs answers 404.
     pub techdocs: Option<Arc<dyn portico_techdocs::Publisher>>,
+    /// The TechDocs builder (`/api/techdocs/sync` builds stale sites); `None`: sites are
+    /// built elsewhere and sync only answers `finish {updated: false}`.
+    pub techdocs_builds: Option<Arc<dyn portico_techdocs::DocsBuilds>>,
 }
 
 impl<S: CatalogStore> std::fmt::Debug for AppState<S> {
@@ -57,6 +60,7 @@ impl<S: CatalogStore> AppState<S> {
             readonly: false,
             scaffolder: None,
             techdocs: None,
+            techdocs_builds: None,
         }
     }
 

@@ -3,11 +3,15 @@
 //! - `GET /static/docs/:namespace/:kind/:name/*path`: a file of the entity's site;
 //! - `GET /metadata/techdocs/:namespace/:kind/:name`: its `techdocs_metadata.json`;
 //! - `GET /metadata/entity/:namespace/:kind/:name`: the entity plus `locationMetadata`;
-//! - `GET /sync/:namespace/:kind/:name`: server-sent events ending in `finish`. Sites are built
-//!   outside the server for now (like Backstage's `techdocs.builder: external`), so sync only
-//!   reports `{"updated": false}`.
+//! - `GET /sync/:namespace/:kind/:name`: server-sent events as Backstage sends them: with the
+//!   builder ([`AppState::techdocs_builds`]) a stale or never-built site is built first
+//!   (`log` events while it runs) and the stream ends in `finish {"updated": true}`, a current
+//!   one in `finish {"updated": false}`, a failed build in `error`; without it (sites built
+//!   elsewhere, Backstage's `techdocs.builder: external`) always `finish {"updated": false}`.
 //!
-//! The entity must exist in the catalog (and be readable) for every route.
+//! The entity must exist in the catalog (and be readable) for every route. Site files other
+//! than HTML pages are author content served from the portal's origin, so they carry
+//! `Content-Security-Policy: sandbox` (an SVG opened directly cannot run script).
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -21,7 +25,7 @@ use axum::routing::get;
 use portico_model::EntityRef;
 use portico_plugin_api::Permission;
 use portico_store::CatalogStore;
-use portico_techdocs::{EntityTriplet, PublishError, Publisher};
+use portico_techdocs::{EntityTriplet, PublishError, Publisher, SyncEvent};
 use serde_json::{Value, json};
 
 use crate::{ApiError, AppState, Caller};
@@ -126,6 +130,7 @@ async fn serve_file<S: CatalogStore>(
     entity(state, principal, &triplet)?;
     let (namespace, kind, name) = triplet;
     let content_type = content_type(&path);
+    let is_html = content_type.starts_with("text/html");
     let bytes = read_file(
         publisher,
         EntityTriplet::new(&namespace, &kind, &name),
@@ -137,7 +142,7 @@ async fn serve_file<S: CatalogStore>(
             "File {path:?} not found in the docs of {kind}:{namespace}/{name}"
         ))
     })?;
-    Ok((
+    let mut response = (
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, content_type),
@@ -146,7 +151,15 @@ async fn serve_file<S: CatalogStore>(
         ],
         bytes,
     )
-        .into_response())
+        .into_response();
+    if !is_html {
+        // Pages passed the sanitizer; other files (SVG can carry script) did not.
+        response.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            header::HeaderValue::from_static("sandbox"),
+        );
+    }
+    Ok(response)
 }
 
 async fn techdocs_metadata<S: CatalogStore>(
@@ -193,13 +206,32 @@ async fn sync<S: CatalogStore>(
     Path(triplet): Path<(String, String, String)>,
 ) -> Result<Response, ApiError> {
     publisher(&state)?;
-    entity(&state, &principal, &triplet)?;
-    let events = [Ok::<_, Infallible>(
-        Event::default()
-            .event("finish")
-            .data(json!({"updated": false}).to_string()),
-    )];
-    Ok(Sse::new(futures_util::stream::iter(events)).into_response())
+    let entity = entity(&state, &principal, &triplet)?;
+    let Some(builds) = state.techdocs_builds.clone() else {
+        let events = [Ok::<_, Infallible>(finish_event(false))];
+        return Ok(Sse::new(futures_util::stream::iter(events)).into_response());
+    };
+    // The build goes on if the client leaves; the stream just stops being read.
+    let receiver = builds.sync(entity);
+    let events = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let event = match receiver.recv().await? {
+            SyncEvent::Log(line) => Event::default()
+                .event("log")
+                .data(Value::String(line).to_string()),
+            SyncEvent::Finish { updated } => finish_event(updated),
+            SyncEvent::Error(message) => Event::default()
+                .event("error")
+                .data(Value::String(message).to_string()),
+        };
+        Some((Ok::<_, Infallible>(event), receiver))
+    });
+    Ok(Sse::new(events).into_response())
+}
+
+fn finish_event(updated: bool) -> Event {
+    Event::default()
+        .event("finish")
+        .data(json!({"updated": updated}).to_string())
 }
 
 fn content_type(path: &str) -> &'static str {

@@ -171,3 +171,135 @@ async fn backstage_reader_routes_serve_a_published_site() {
         "{body}"
     );
 }
+
+/// `/sync` with the builder: a stale site is built (log events, then `finish {updated:
+/// true}`), a current one is not, and a broken one ends in Backstage's `error` event; author
+/// files that are not pages are sandboxed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_builds_stale_sites_and_reports_errors() {
+    use portico_catalog::read_model::Predicate;
+    use portico_techdocs::{BuilderOptions, DocsBuilder, DocsBuilds, DocsCatalog};
+
+    struct EngineDocs(Arc<Engine<SqlStore>>);
+    impl DocsCatalog for EngineDocs {
+        fn documented_entities(&self) -> Vec<serde_json::Value> {
+            let model = self.0.read_model();
+            model
+                .refs_matching(&Predicate::Exists {
+                    key: "metadata.annotations.backstage.io/techdocs-ref".to_owned(),
+                })
+                .iter()
+                .filter_map(|r| model.by_ref(r))
+                .filter_map(|json| serde_json::from_str(&json).ok())
+                .collect()
+        }
+        fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+            self.0.processed()
+        }
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(repo.join("docs")).unwrap();
+    std::fs::write(
+        repo.join("catalog-info.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: svc\n  annotations:\n    backstage.io/techdocs-ref: dir:.\nspec: {type: service, lifecycle: production, owner: a}\n",
+    )
+    .unwrap();
+    std::fs::write(repo.join("mkdocs.yml"), "site_name: Svc\n").unwrap();
+    std::fs::write(
+        repo.join("docs/index.md"),
+        "# Synced\n\n![logo](logo.svg)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        repo.join("docs/logo.svg"),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>",
+    )
+    .unwrap();
+    let store = SqlStore::open_sqlite(&dir.path().join("portico.db"))
+        .await
+        .unwrap();
+    let engine = Arc::new(
+        Engine::open(
+            Arc::new(store.clone()),
+            Arc::new(LocalReader),
+            CatalogSettings::default(),
+            system_clock(),
+        )
+        .await
+        .unwrap(),
+    );
+    engine
+        .register_location(
+            "file",
+            repo.join("catalog-info.yaml").to_str().unwrap(),
+            LocationOrigin::Api,
+        )
+        .await
+        .unwrap();
+    let publisher: Arc<dyn Publisher> = Arc::new(LocalPublisher::new(dir.path().join("published")));
+    // Only the job runner: nothing is built until sync asks.
+    let builder = Arc::new(DocsBuilder::new(
+        Arc::new(store),
+        Arc::clone(&publisher),
+        Arc::new(EngineDocs(Arc::clone(&engine))),
+        BuilderOptions::new(dir.path().join("work")),
+    ));
+    let (_shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(Arc::clone(&builder).run_jobs(shutdown_rx));
+    let mut state = AppState::new(engine);
+    state.techdocs = Some(publisher);
+    state.techdocs_builds = Some(Arc::new(builder) as Arc<dyn DocsBuilds>);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app(state)).await.unwrap() });
+    let base = format!("http://{address}/api/techdocs");
+    let sync = format!("{base}/sync/default/component/svc");
+
+    let (status, _, _) = get(&format!(
+        "{base}/static/docs/default/component/svc/index.html"
+    ))
+    .await;
+    assert_eq!(status, 404, "not built before sync");
+    let (status, content_type, body) = get(&sync).await;
+    assert_eq!((status, content_type.as_str()), (200, "text/event-stream"));
+    assert!(body.starts_with("event: log\n"), "{body}");
+    assert!(
+        body.trim_end()
+            .ends_with("event: finish\ndata: {\"updated\":true}"),
+        "{body}"
+    );
+    let (status, _, page) = get(&format!(
+        "{base}/static/docs/default/component/svc/index.html"
+    ))
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Synced"), "{page}");
+    let body = get(&sync).await.2;
+    assert_eq!(body.trim_end(), "event: finish\ndata: {\"updated\":false}");
+
+    let svg = reqwest::get(format!("{base}/static/docs/default/component/svc/logo.svg"))
+        .await
+        .unwrap();
+    assert_eq!(svg.status(), 200);
+    assert_eq!(svg.headers()["content-security-policy"], "sandbox");
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    let html = reqwest::get(format!("{base}/static/docs/default/component/svc/"))
+        .await
+        .unwrap();
+    assert!(html.headers().get("content-security-policy").is_none());
+
+    std::fs::write(repo.join("mkdocs.yml"), "nav: [index.md]\n").unwrap();
+    let (_, _, body) = get(&sync).await;
+    assert!(body.contains("event: error\ndata: "), "{body}");
+    assert!(body.contains("site_name"), "{body}");
+    let (_, _, page) = get(&format!(
+        "{base}/static/docs/default/component/svc/index.html"
+    ))
+    .await;
+    assert!(
+        page.contains("Synced"),
+        "the last good site is still served"
+    );
+}

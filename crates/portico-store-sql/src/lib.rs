@@ -9,6 +9,7 @@
 mod catalog;
 mod migrate;
 mod tasks;
+mod techdocs;
 
 use std::path::Path;
 use std::str::FromStr;

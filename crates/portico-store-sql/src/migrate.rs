@@ -35,10 +35,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_scaffolder.sql"),
         postgres: include_str!("../migrations/postgres/0003_scaffolder.sql"),
     },
+    Migration {
+        version: 4,
+        description: "techdocs: build state and jobs",
+        sqlite: include_str!("../migrations/sqlite/0004_techdocs.sql"),
+        postgres: include_str!("../migrations/postgres/0004_techdocs.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Applies every migration the database has not seen yet.
 pub(crate) async fn run(pool: &AnyPool, dialect: Dialect) -> StoreResult<()> {

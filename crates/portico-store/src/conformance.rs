@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod tasks;
+pub mod techdocs;
 
 use std::collections::hash_map::DefaultHasher;
 use std::future::Future;

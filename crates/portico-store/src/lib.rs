@@ -1,6 +1,8 @@
-//! Storage traits for Portico: what the catalog engine needs from a database, as plain records
-//! and one trait, [`CatalogStore`]. Implementations live in `portico-store-sql` (SQLite and
-//! PostgreSQL); the [`conformance`] suite (feature `testkit`) runs the same checks on each.
+//! Storage traits for Portico: what the engines need from a database, as plain records and one
+//! trait per capability — [`CatalogStore`] for the catalog, [`TaskStore`] for scaffolder tasks,
+//! [`TechDocsStore`] for TechDocs build state and jobs. Implementations live in
+//! `portico-store-sql` (SQLite and PostgreSQL); the [`conformance`] suite (feature `testkit`)
+//! runs the same checks on each.
 //!
 //! The unit of work is a **source**: one file or URL that a location points at, or the virtual
 //! source of a registered location. Processing a source yields entities, relations and child
@@ -13,6 +15,7 @@
 mod error;
 mod records;
 mod tasks;
+mod techdocs;
 
 #[cfg(feature = "testkit")]
 pub mod conformance;
@@ -27,6 +30,10 @@ pub use records::{
 };
 
 pub use tasks::{Heartbeat, NewTask, TaskEventRecord, TaskFilter, TaskRecord, TaskStore};
+pub use techdocs::{
+    BUILD_BUILDING, BUILD_BUILT, BUILD_FAILED, BUILD_QUEUED, BuildOutcome, DocsBuildRecord,
+    TechDocsStore,
+};
 
 /// Result of a store operation.
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 /// One problem found while building, pointing at the file (relative to the site's root, where
 /// `mkdocs.yml` lives) and, when known, the 1-based line.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Warning {
     /// The file, relative to the site root, `/`-separated (e.g. `docs/guide.md`).
     pub file: String,

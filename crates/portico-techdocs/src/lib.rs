@@ -2,13 +2,15 @@
 //! mkdocs with `mkdocs-techdocs-core` — into static HTML natively, with no Python.
 //!
 //! [`Site`] builds (and incrementally rebuilds) a folder; [`publish`] stores built sites per
-//! entity in Backstage's layout. The crate is pure: no HTTP, no SQL.
+//! entity in Backstage's layout; [`builds`] builds the docs of catalog entities when their
+//! source changes, as leased jobs in a [`portico_store::TechDocsStore`]. No HTTP, no SQL.
 //!
 //! Pipeline per page: front matter → [`preprocess`] (snippets, admonitions, details, tabs) →
 //! comrak (CommonMark + GFM) → syntax-tree passes in [`markdown`] (heading ids and TOC,
 //! highlighted code, mermaid, link rewriting and checks, `^^ins^^`) → HTML → [`sanitize`] →
 //! the page shell in [`template`].
 
+pub mod builds;
 pub mod config;
 pub mod diagnostics;
 pub mod embed;
@@ -25,6 +27,9 @@ pub mod slug;
 pub mod template;
 pub mod urls;
 
+pub use builds::{
+    BuildStatus, BuilderMode, BuilderOptions, DocsBuilder, DocsBuilds, DocsCatalog, SyncEvent,
+};
 pub use config::MkdocsConfig;
 pub use diagnostics::{TechDocsError, Warning};
 pub use metadata::{METADATA_FILE, TechDocsMetadata};

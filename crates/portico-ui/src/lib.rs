@@ -64,6 +64,9 @@ pub struct Ui<S: CatalogStore> {
     /// The scaffolder that runs templates and reports tasks (`None`: templates can be browsed
     /// and filled in, not run).
     pub scaffolder: Option<Arc<dyn ScaffolderService>>,
+    /// The TechDocs builder whose build states (queued, building, failed, warnings) `/docs`
+    /// shows (`None`: sites are built elsewhere; only their build time is known).
+    pub builds: Option<Arc<dyn portico_techdocs::DocsBuilds>>,
     templates: render::Templates,
     problems: pages::home::ProblemCache,
 }
@@ -85,6 +88,7 @@ impl<S: CatalogStore> Ui<S> {
             authorizer: Arc::new(AllowAll),
             techdocs: None,
             scaffolder: None,
+            builds: None,
             templates: render::Templates::new(),
             problems: pages::home::ProblemCache::default(),
         }
@@ -108,6 +112,13 @@ impl<S: CatalogStore> Ui<S> {
     /// Runs templates and shows tasks with `service` (the API's, so both see the same tasks).
     pub fn with_scaffolder(mut self, service: Arc<dyn ScaffolderService>) -> Self {
         self.scaffolder = Some(service);
+        self
+    }
+
+    /// Shows the build states `builds` knows in `/docs` (the index's badges, the reader's
+    /// build line, warnings and the error of a failed build).
+    pub fn with_builds(mut self, builds: Arc<dyn portico_techdocs::DocsBuilds>) -> Self {
+        self.builds = Some(builds);
         self
     }
 }

@@ -72,6 +72,30 @@ pub struct AppConfig {
     pub backend: BackendSection,
     /// `catalog.*`.
     pub catalog: CatalogSection,
+    /// `techdocs.*`.
+    pub techdocs: TechDocsSection,
+}
+
+/// `techdocs.*`: who builds docs sites, how many at once, for how long at most.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TechDocsSection {
+    /// `techdocs.builder`: `local` (this server builds, the default) or `external` (sites are
+    /// published from elsewhere; never built here).
+    pub builder: portico_techdocs::BuilderMode,
+    /// `techdocs.concurrency`: builds at once per server (default 2).
+    pub concurrency: usize,
+    /// `techdocs.buildTimeout`: a build running longer fails (default 10 minutes).
+    pub build_timeout: Duration,
+}
+
+impl Default for TechDocsSection {
+    fn default() -> Self {
+        Self {
+            builder: portico_techdocs::BuilderMode::Local,
+            concurrency: 2,
+            build_timeout: Duration::from_secs(600),
+        }
+    }
 }
 
 /// `app.*`: what the web UI shows.

@@ -11,6 +11,7 @@ mod scaffold;
 mod scaffolder_wiring;
 mod serve;
 mod techdocs;
+mod techdocs_wiring;
 mod validate;
 
 use std::process::ExitCode;

@@ -84,6 +84,8 @@ pub struct ServeOptions {
     pub readonly: bool,
     /// No configuration file was given: serve the demo catalog.
     pub demo: bool,
+    /// `techdocs.*`.
+    pub techdocs: crate::config::TechDocsSection,
 }
 
 /// Runs the server.
@@ -134,6 +136,7 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         CliReader::on_current_runtime()?.with_allow_list(options.catalog.reading_allow.clone()),
     );
     let task_store = store.clone();
+    let docs_store = store.clone();
     let engine = Arc::new(
         Engine::new(
             Arc::new(store),
@@ -160,6 +163,7 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let failure = failed_tx.subscribe();
     let scaffolder =
         crate::scaffolder_wiring::start(task_store, Arc::clone(&engine), shutdown_rx.clone());
+    let docs_shutdown = shutdown_rx.clone();
     let worker = {
         let engine = Arc::clone(&engine);
         tokio::spawn(async move {
@@ -193,9 +197,24 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let mut state = AppState::new(Arc::clone(&engine));
     state.readonly = options.readonly;
     state.scaffolder = Some(scaffolder);
-    state.techdocs = Some(Arc::new(portico_techdocs::LocalPublisher::new(
-        crate::techdocs::publish_dir(&options.database),
-    )));
+    let publish_dir = crate::techdocs::publish_dir(&options.database);
+    let publisher: Arc<dyn portico_techdocs::Publisher> =
+        Arc::new(portico_techdocs::LocalPublisher::new(&publish_dir));
+    // Sites are built next to where they are published, never inside it.
+    let build_dir = publish_dir
+        .parent()
+        .unwrap_or(Path::new(""))
+        .join("techdocs-build");
+    let builds = crate::techdocs_wiring::start(
+        docs_store,
+        Arc::clone(&engine),
+        Arc::clone(&publisher),
+        &options.techdocs,
+        build_dir,
+        docs_shutdown,
+    );
+    state.techdocs = Some(publisher);
+    state.techdocs_builds = Some(Arc::clone(&builds));
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("cannot listen on {}", options.listen))?;
@@ -237,6 +256,7 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     if let Some(scaffolder) = &state.scaffolder {
         ui = ui.with_scaffolder(Arc::clone(scaffolder));
     }
+    ui = ui.with_builds(builds);
     let routes = portico_server::app_with_pages(state, portico_ui::router(ui));
     axum::serve(listener, routes)
         .with_graceful_shutdown(stop)

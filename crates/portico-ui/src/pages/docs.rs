@@ -4,7 +4,9 @@
 //! contents, in-site search (`?q=`, over the site's search index), previous/next, the "edit
 //! this page" link and the last-built time. Pages come from the [`Publisher`]; their parts are
 //! sanitized again by `portico_techdocs::embed` before they are shown. Other files of a site
-//! (images) are served as they are, sandboxed.
+//! (images) are served as they are, sandboxed. With the builder ([`Ui::with_builds`]) both
+//! show the build state: a queued/building/failed badge in the index, and on the page the
+//! last build's warnings (file:line) and the error of a failed build.
 
 use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -12,7 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use portico_catalog::read_model::Predicate;
 use portico_store::CatalogStore;
-use portico_techdocs::{EntityTriplet, Publisher};
+use portico_techdocs::{BuildStatus, EntityTriplet, Publisher};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -35,6 +37,46 @@ struct DocsRow {
     owner: String,
     description: String,
     built: String,
+    /// The badge of a build that is not simply done (`Queued`, `Building`, `Failed`).
+    state: Option<&'static str>,
+}
+
+/// The badge text of a build state worth showing.
+fn state_label(state: &str) -> Option<&'static str> {
+    match state {
+        portico_store::BUILD_QUEUED => Some("Queued"),
+        portico_store::BUILD_BUILDING => Some("Building"),
+        portico_store::BUILD_FAILED => Some("Build failed"),
+        _ => None,
+    }
+}
+
+/// The build states the builder knows (empty without a builder or when it cannot answer:
+/// the page still shows what the publisher has).
+async fn build_statuses<S: CatalogStore>(
+    ui: &Ui<S>,
+) -> std::collections::BTreeMap<String, BuildStatus> {
+    let Some(builds) = &ui.builds else {
+        return std::collections::BTreeMap::new();
+    };
+    match builds.statuses().await {
+        Ok(statuses) => statuses,
+        Err(err) => {
+            tracing::warn!(error = %err, "TechDocs build states unavailable.");
+            std::collections::BTreeMap::new()
+        }
+    }
+}
+
+async fn build_status<S: CatalogStore>(ui: &Ui<S>, entity_ref: &str) -> Option<BuildStatus> {
+    let builds = ui.builds.as_ref()?;
+    match builds.status(entity_ref.to_owned()).await {
+        Ok(status) => status,
+        Err(err) => {
+            tracing::warn!(error = %err, "TechDocs build state unavailable.");
+            None
+        }
+    }
 }
 
 /// `GET /docs`.
@@ -58,6 +100,7 @@ async fn render_index<S: CatalogStore>(ui: &Ui<S>, params: &Params) -> Result<Ht
             .filter_map(|json| serde_json::from_str(&json).ok())
             .collect()
     };
+    let statuses = build_statuses(ui).await;
     let mut owners: Vec<String> = Vec::new();
     let mut kinds: Vec<String> = Vec::new();
     let mut rows = Vec::new();
@@ -89,9 +132,15 @@ async fn render_index<S: CatalogStore>(ui: &Ui<S>, params: &Params) -> Result<Ht
             continue;
         }
         let triplet = EntityTriplet::new(&summary.namespace, &summary.kind, &summary.name);
-        let built = match &ui.techdocs {
-            Some(publisher) => built_at(publisher.as_ref(), &triplet).await,
-            None => None,
+        let status = statuses.get(&entity_ref_of(
+            &summary.namespace,
+            &summary.kind,
+            &summary.name,
+        ));
+        let built = match (status.and_then(|s| s.last_built_at), &ui.techdocs) {
+            (Some(at), _) => Some(format_millis(u64::try_from(at).unwrap_or(0))),
+            (None, Some(publisher)) => built_at(publisher.as_ref(), &triplet).await,
+            (None, None) => None,
         };
         rows.push(DocsRow {
             href: docs_url(&summary.namespace, &summary.kind, &summary.name),
@@ -101,6 +150,7 @@ async fn render_index<S: CatalogStore>(ui: &Ui<S>, params: &Params) -> Result<Ht
             owner: owner_label,
             description: summary.description.clone(),
             built: built.unwrap_or_else(|| "Not built yet".to_owned()),
+            state: status.and_then(|s| state_label(&s.state)),
         });
     }
     rows.sort_by_key(|r| r.title.to_lowercase());
@@ -117,6 +167,13 @@ async fn render_index<S: CatalogStore>(ui: &Ui<S>, params: &Params) -> Result<Ht
         configured => ui.techdocs.is_some(),
     };
     ui.page(ui.shell("Docs", "docs"), "docs_index.html", ctx)
+}
+
+/// The canonical ref the builder records an entity under.
+fn entity_ref_of(namespace: &str, kind: &str, name: &str) -> String {
+    portico_model::EntityRef::new(kind, namespace, name)
+        .canonical()
+        .to_owned()
 }
 
 /// The reader URL of an entity's docs (its site root).
@@ -205,6 +262,7 @@ async fn reader<S: CatalogStore>(
         )));
     };
     let triplet = EntityTriplet::new(&namespace, &kind, &name);
+    let status = build_status(ui, &entity_ref_of(&namespace, &kind, &name)).await;
     let is_page = path.is_empty() || path.ends_with('/') || path.ends_with(".html") || {
         let last = path.rsplit('/').next().unwrap_or_default();
         !last.contains('.')
@@ -212,9 +270,22 @@ async fn reader<S: CatalogStore>(
     let bytes = match publisher.read(&triplet, &path) {
         Ok(Some(bytes)) => bytes,
         Ok(None) if path.is_empty() => {
+            let why = match status
+                .as_ref()
+                .map(|s| (s.state.as_str(), s.error.as_deref()))
+            {
+                Some((portico_store::BUILD_FAILED, Some(error))) => {
+                    format!("The last build failed: {error}")
+                }
+                Some((portico_store::BUILD_QUEUED | portico_store::BUILD_BUILDING, _)) => {
+                    "A build is under way; reload in a moment.".to_owned()
+                }
+                _ => "Build them with `portico techdocs publish` (or wait for the next build) \
+                      and reload."
+                    .to_owned(),
+            };
             return ui.respond(Err(UiError::NotFound(format!(
-                "The docs of {kind}:{namespace}/{name} have not been built yet. Build them with \
-                 `portico techdocs publish` (or wait for the next build) and reload."
+                "The docs of {kind}:{namespace}/{name} have not been built yet. {why}"
             ))));
         }
         Ok(None) => {
@@ -260,7 +331,17 @@ async fn reader<S: CatalogStore>(
         content => minijinja::Value::from_safe_string(parts.content),
         footer => minijinja::Value::from_safe_string(parts.footer),
         edit_url => parts.edit_url,
-        built => metadata.as_ref().map(|m| format_millis(m.build_timestamp)),
+        built => status
+            .as_ref()
+            .and_then(|s| s.last_built_at)
+            .map(|at| format_millis(u64::try_from(at).unwrap_or(0)))
+            .or_else(|| metadata.as_ref().map(|m| format_millis(m.build_timestamp))),
+        build_state => status.as_ref().and_then(|s| state_label(&s.state)),
+        build_error => status.as_ref().and_then(|s| s.error.clone()),
+        warnings => status
+            .as_ref()
+            .map(|s| s.warnings.iter().map(ToString::to_string).collect::<Vec<_>>())
+            .unwrap_or_default(),
         q => q,
         hits => ser(&hits),
     };

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use portico_techdocs::{BuildOptions, EntityTriplet, LocalPublisher, Publisher, build_site};
 
-use crate::{Running, start, start_with_docs};
+use crate::{Running, start, start_with_builds, start_with_docs};
 
 /// Three documented components: one with the fixture site published, one whose site has
 /// hostile HTML, one never built.
@@ -346,4 +346,91 @@ async fn the_entity_page_docs_tab_links_to_the_reader() {
             || html.contains("&#x2f;docs&#x2f;default&#x2f;component&#x2f;fixture-docs&#x2f;"),
         "{html}"
     );
+}
+
+/// Waits until every build record satisfies `done`, woken by finished builds; the deadline
+/// only keeps a broken builder from hanging the suite.
+async fn wait_for_builds(ui: &Running, done: impl Fn(&portico_techdocs::BuildStatus) -> bool) {
+    use portico_techdocs::DocsBuilds;
+    let builder = ui.builder.clone().unwrap();
+    let mut finished = builder.finished();
+    let waiting = async {
+        loop {
+            let statuses = builder.statuses().await.unwrap();
+            if statuses.len() == 3 && statuses.values().all(&done) {
+                return;
+            }
+            let _ = finished.changed().await;
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(120), waiting)
+        .await
+        .unwrap_or_else(|_| panic!("the builds did not reach the expected state"));
+}
+
+fn row<'a>(html: &'a str, name: &str) -> &'a str {
+    html.split("<tr>").find(|row| row.contains(name)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_index_and_the_reader_show_build_states_warnings_and_errors() {
+    let ui = start_with_builds(publish_sites).await;
+    let builder = ui.builder.clone().unwrap();
+
+    // Queued: scanned, nothing runs yet.
+    assert_eq!(builder.scan().await.unwrap(), 3);
+    let (_, index) = ui.get("/docs").await;
+    assert!(
+        row(&index, "Fixture Service").contains(r#"<span class="badge">Queued</span>"#),
+        "{index}"
+    );
+    let (status, page) = ui.get("/docs/default/component/fixture-docs/").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Queued: a newer version of these docs is on its way."),
+        "{page}"
+    );
+    let (status, unbuilt) = ui.get("/docs/default/component/unbuilt-docs/").await;
+    assert_eq!(status, 404);
+    assert!(unbuilt.contains("A build is under way"), "{unbuilt}");
+
+    // The catalog files' folder has no mkdocs.yml: every build fails, with the reason; the
+    // published site stays readable and says its last build failed.
+    let (_stop, stop) = tokio::sync::watch::channel(false);
+    tokio::spawn(std::sync::Arc::clone(&builder).run_jobs(stop));
+    wait_for_builds(&ui, |s| s.state == "failed").await;
+    let (_, index) = ui.get("/docs").await;
+    assert!(
+        row(&index, "unbuilt-docs").contains("Build failed"),
+        "{index}"
+    );
+    let (status, page) = ui.get("/docs/default/component/fixture-docs/").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("The last build failed"), "{page}");
+    assert!(page.contains("no mkdocs.yml in"), "{page}");
+    assert!(page.contains("Fixture home"), "the last good site: {page}");
+    let (_, unbuilt) = ui.get("/docs/default/component/unbuilt-docs/").await;
+    assert!(
+        unbuilt.contains("The last build failed: no mkdocs.yml"),
+        "{unbuilt}"
+    );
+
+    // A site appears next to the catalog files: built, with its warning at file:line.
+    std::fs::write(ui.files.join("mkdocs.yml"), "site_name: Shared docs\n").unwrap();
+    std::fs::create_dir_all(ui.files.join("docs")).unwrap();
+    std::fs::write(
+        ui.files.join("docs/index.md"),
+        "# Shared home\n\nSee [nothing](nope.md).\n",
+    )
+    .unwrap();
+    assert_eq!(builder.scan().await.unwrap(), 3);
+    wait_for_builds(&ui, |s| s.state == "built").await;
+    let (_, index) = ui.get("/docs").await;
+    assert!(!index.contains(r#"class="badge""#), "{index}");
+    assert!(row(&index, "unbuilt-docs").contains(" UTC"), "{index}");
+    let (_, page) = ui.get("/docs/default/component/unbuilt-docs/").await;
+    assert!(page.contains("Shared home"), "{page}");
+    assert!(page.contains("1 build warning</summary>"), "{page}");
+    assert!(page.contains("index.md:3: link to"), "{page}");
+    assert!(!page.contains("The last build failed"), "{page}");
 }

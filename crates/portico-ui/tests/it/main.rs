@@ -34,6 +34,9 @@ pub struct Running {
     pub engine: Arc<Engine<SqlStore>>,
     /// The scaffolder the UI runs templates with, when the test asked for one.
     pub scaffolder: Option<Arc<dyn ScaffolderService>>,
+    /// The TechDocs builder whose states the UI shows (from [`start_with_builds`]); not
+    /// running: tests scan and run jobs themselves.
+    pub builder: Option<Arc<portico_techdocs::DocsBuilder<SqlStore>>>,
     _dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     stop_worker: Option<tokio::sync::watch::Sender<bool>>,
@@ -278,10 +281,47 @@ fn write_templates(files: &Path) -> Vec<PathBuf> {
     ]
 }
 
+/// [`start_with_docs`], with a TechDocs builder over the same database and publisher whose
+/// build states the UI shows ([`Running::builder`]).
+pub async fn start_with_builds(docs: fn(&Path) -> PathBuf) -> Running {
+    start_inner(false, Some(docs), None, true, |ui| ui).await
+}
+
+/// The catalog engine as the docs builder sees it (what `portico serve` wires).
+struct EngineDocs(Arc<Engine<SqlStore>>);
+
+impl portico_techdocs::DocsCatalog for EngineDocs {
+    fn documented_entities(&self) -> Vec<serde_json::Value> {
+        let model = self.0.read_model();
+        model
+            .refs_matching(&portico_catalog::read_model::Predicate::Exists {
+                key: "metadata.annotations.backstage.io/techdocs-ref".to_owned(),
+            })
+            .iter()
+            .filter_map(|r| model.by_ref(r))
+            .filter_map(|json| serde_json::from_str(&json).ok())
+            .collect()
+    }
+
+    fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.processed()
+    }
+}
+
 async fn start_with(
     readonly: bool,
     docs: Option<fn(&Path) -> PathBuf>,
     worker: Option<Worker>,
+    configure: impl FnOnce(Ui<SqlStore>) -> Ui<SqlStore>,
+) -> Running {
+    start_inner(readonly, docs, worker, false, configure).await
+}
+
+async fn start_inner(
+    readonly: bool,
+    docs: Option<fn(&Path) -> PathBuf>,
+    worker: Option<Worker>,
+    with_builds: bool,
     configure: impl FnOnce(Ui<SqlStore>) -> Ui<SqlStore>,
 ) -> Running {
     let dir = tempfile::tempdir().unwrap();
@@ -302,6 +342,7 @@ async fn start_with(
         .await
         .unwrap();
     let task_store = store.clone();
+    let docs_store = store.clone();
     let engine = Engine::open(
         Arc::new(store),
         Arc::new(LocalReader),
@@ -331,8 +372,21 @@ async fn start_with(
             readonly,
         },
     );
+    let mut builder = None;
     if let Some(published) = published {
-        ui = ui.with_techdocs(Arc::new(portico_techdocs::LocalPublisher::new(published)));
+        let publisher: Arc<dyn portico_techdocs::Publisher> =
+            Arc::new(portico_techdocs::LocalPublisher::new(published));
+        ui = ui.with_techdocs(Arc::clone(&publisher));
+        if with_builds {
+            let docs_builder = Arc::new(portico_techdocs::DocsBuilder::new(
+                Arc::new(docs_store),
+                publisher,
+                Arc::new(EngineDocs(Arc::clone(&engine))),
+                portico_techdocs::BuilderOptions::new(dir.path().join("techdocs-work")),
+            ));
+            ui = ui.with_builds(Arc::new(Arc::clone(&docs_builder)));
+            builder = Some(docs_builder);
+        }
     }
     let mut scaffolder = None;
     let mut stop_worker = None;
@@ -377,6 +431,7 @@ async fn start_with(
         files,
         engine,
         scaffolder,
+        builder,
         _dir: dir,
         shutdown: Some(tx),
         stop_worker,

@@ -1140,3 +1140,52 @@ backend:
         )
     );
 }
+
+#[test]
+fn techdocs_builder_settings() {
+    let (_f, _file, loaded) = load_yaml("app:\n  title: A\n");
+    assert_eq!(loaded.config.techdocs, TechDocsSection::default());
+    assert_eq!(loaded.config.techdocs.concurrency, 2);
+    assert_eq!(
+        loaded.config.techdocs.build_timeout,
+        Duration::from_secs(600)
+    );
+    let (_f, _file, loaded) = load_yaml(
+        "techdocs:
+  builder: external
+  concurrency: '4'
+  buildTimeout: {minutes: 3}
+  generator: {runIn: docker}
+  publisher: {type: local}
+",
+    );
+    let techdocs = &loaded.config.techdocs;
+    assert_eq!(techdocs.builder, portico_techdocs::BuilderMode::External);
+    assert_eq!(techdocs.concurrency, 4);
+    assert_eq!(techdocs.build_timeout, Duration::from_secs(180));
+    assert!(loaded.warnings.is_empty());
+    assert_eq!(loaded.unused, ["techdocs.generator", "techdocs.publisher"]);
+    let (_f, _file, loaded) = load_yaml("techdocs:\n  buildTimeout: 90s\n");
+    assert_eq!(
+        loaded.config.techdocs.build_timeout,
+        Duration::from_secs(90)
+    );
+
+    assert_eq!(
+        error_of("techdocs:\n  builder: docker\n"),
+        "FILE:2:3: techdocs.builder: expected \"local\" or \"external\", found \"docker\""
+    );
+    assert_eq!(
+        error_of("techdocs:\n  concurrency: 0\n"),
+        "FILE:2:3: techdocs.concurrency: expected a number from 1 to 64, found 0"
+    );
+    assert_eq!(
+        error_of("techdocs:\n  buildTimeout: false\n"),
+        "FILE:2:3: techdocs.buildTimeout: expected a duration such as {minutes: 10}, \
+         \"PT10M\" or \"10m\", found false"
+    );
+    assert_eq!(
+        error_of("techdocs:\n  buildTimeout: {seconds: 0}\n"),
+        "FILE:2:3: techdocs.buildTimeout: the timeout must be longer than zero"
+    );
+}

@@ -27,17 +27,17 @@ use super::resolve::folder_of;
 use super::{
     AppConfig, AppSection, BackendSection, CatalogRule, CatalogSection, ConfigLocation,
     DEFAULT_LISTEN, DEFAULT_PG_DATABASE, DEFAULT_TITLE, DatabaseConfig, Loaded, LocationMatcher,
-    SQLITE_FILE_NAME, default_base_url,
+    SQLITE_FILE_NAME, TechDocsSection, default_base_url,
 };
+use portico_techdocs::BuilderMode;
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
-const TOP: &[&str] = &["app", "backend", "catalog"];
+const TOP: &[&str] = &["app", "backend", "catalog", "techdocs"];
 /// Backstage's other sections: accepted, not used yet.
 const TOP_LATER: &[&str] = &[
     "auth",
     "integrations",
-    "techdocs",
     "scaffolder",
     "proxy",
     "permission",
@@ -119,6 +119,19 @@ const CATALOG_LATER: &[&str] = &[
     "orphanProviderStrategy",
 ];
 
+const TECHDOCS: &[&str] = &["builder", "concurrency", "buildTimeout"];
+const TECHDOCS_LATER: &[&str] = &[
+    "publisher",
+    "generator",
+    "cache",
+    "legacyUseCaseSensitiveTripletPaths",
+    "requestUrl",
+    "storageUrl",
+    "sanitizer",
+    "frontendUrl",
+];
+const BUILD_TIMEOUT_FORMS: &str = "a duration such as {minutes: 10}, \"PT10M\" or \"10m\"";
+
 const CLIENTS: &str = "\"better-sqlite3\", \"sqlite3\", \"sqlite\" or \"pg\"";
 const PG_FORMS: &str = "a postgres:// URL or {host, port, user, password, database}";
 const LISTEN_FORMS: &str = "a port, \"host:port\" or {host, port}";
@@ -136,10 +149,12 @@ pub(super) fn read(root: Option<&Node>) -> Result<Loaded> {
             let app = reader.app(root.get("app"), &root_path.key("app"), &backend)?;
             let catalog =
                 reader.catalog(root.get("catalog"), &root_path.key("catalog"), &backend)?;
+            let techdocs = reader.techdocs(root.get("techdocs"), &root_path.key("techdocs"))?;
             AppConfig {
                 app,
                 backend,
                 catalog,
+                techdocs,
             }
         }
     };
@@ -590,6 +605,59 @@ impl Reader {
         Ok(catalog)
     }
 
+    fn techdocs(&mut self, node: Option<&Node>, path: &FieldPath) -> Result<TechDocsSection> {
+        let mut techdocs = TechDocsSection::default();
+        let Some(node) = node else {
+            return Ok(techdocs);
+        };
+        mapping(node, path)?;
+        self.keys(node, path, TECHDOCS, TECHDOCS_LATER);
+        if let Some(builder) = node.get("builder") {
+            let builder_path = path.key("builder");
+            techdocs.builder = match string(builder, &builder_path)? {
+                "local" => BuilderMode::Local,
+                "external" => BuilderMode::External,
+                _ => {
+                    return Err(expected(
+                        builder,
+                        &builder_path,
+                        "\"local\" or \"external\"",
+                    ));
+                }
+            };
+        }
+        if let Some(concurrency) = node.get("concurrency") {
+            let concurrency_path = path.key("concurrency");
+            let value = match &concurrency.value {
+                Value::Number(number) => number.as_u64(),
+                Value::String(text) => text.trim().parse().ok(),
+                _ => None,
+            };
+            techdocs.concurrency = value
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|n| (1..=64).contains(n))
+                .ok_or_else(|| expected(concurrency, &concurrency_path, "a number from 1 to 64"))?;
+        }
+        if let Some(timeout) = node.get("buildTimeout") {
+            let timeout_path = path.key("buildTimeout");
+            let millis = duration_millis(timeout, &timeout_path, BUILD_TIMEOUT_FORMS)?;
+            techdocs.build_timeout = match from_millis(millis) {
+                Some(duration) if !duration.is_zero() => duration,
+                Some(_) => {
+                    return Err(timeout
+                        .origin
+                        .error(&timeout_path, "the timeout must be longer than zero"));
+                }
+                None => {
+                    return Err(timeout
+                        .origin
+                        .error(&timeout_path, "the timeout is too long"));
+                }
+            };
+        }
+        Ok(techdocs)
+    }
+
     fn location(
         &mut self,
         node: &Node,
@@ -892,12 +960,26 @@ fn processing_interval(node: &Node, path: &FieldPath) -> Result<Option<Duration>
     let millis = match &node.value {
         Value::Bool(false) => return Ok(None),
         Value::String(text) if text.trim().eq_ignore_ascii_case("false") => return Ok(None),
-        Value::String(text) => {
-            parse_text(text).ok_or_else(|| expected(node, path, DURATION_FORMS))?
-        }
+        _ => duration_millis(node, path, DURATION_FORMS)?,
+    };
+    match from_millis(millis) {
+        Some(duration) if duration.is_zero() => Err(node.origin.error(
+            path,
+            "the interval must be longer than zero (write false to disable refreshing)",
+        )),
+        Some(duration) => Ok(Some(duration)),
+        None => Err(node.origin.error(path, "the interval is too long")),
+    }
+}
+
+/// A duration in milliseconds: a `HumanDuration` mapping or a duration string (`forms` says
+/// what is expected in errors).
+fn duration_millis(node: &Node, path: &FieldPath, forms: &str) -> Result<f64> {
+    let millis = match &node.value {
+        Value::String(text) => parse_text(text).ok_or_else(|| expected(node, path, forms))?,
         Value::Object(entries) => {
             if entries.is_empty() {
-                return Err(expected(node, path, DURATION_FORMS));
+                return Err(expected(node, path, forms));
             }
             let mut total = 0.0;
             for (unit, value) in entries {
@@ -925,16 +1007,9 @@ fn processing_interval(node: &Node, path: &FieldPath) -> Result<Option<Duration>
             }
             total
         }
-        _ => return Err(expected(node, path, DURATION_FORMS)),
+        _ => return Err(expected(node, path, forms)),
     };
-    match from_millis(millis) {
-        Some(duration) if duration.is_zero() => Err(node.origin.error(
-            path,
-            "the interval must be longer than zero (write false to disable refreshing)",
-        )),
-        Some(duration) => Ok(Some(duration)),
-        None => Err(node.origin.error(path, "the interval is too long")),
-    }
+    Ok(millis)
 }
 
 /// The candidate closest to `word` (case-insensitive), when it is close enough to be a typo.

@@ -1,0 +1,257 @@
+//! Where an entity's docs are and what their content is: `backstage.io/techdocs-ref` resolved
+//! against the entity's `backstage.io/managed-by-location`, and a content hash of the docs
+//! source (the mkdocs config plus every file under `docs_dir`) that decides whether a build is
+//! due.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use walkdir::WalkDir;
+
+use crate::config::{MkdocsConfig, check_relative};
+use crate::publish::EntityTriplet;
+
+/// The annotation that says where an entity's docs are.
+pub const TECHDOCS_REF: &str = "backstage.io/techdocs-ref";
+/// The annotation naming the file (`file:<path>`) or URL that defined the entity.
+pub const MANAGED_BY_LOCATION: &str = "backstage.io/managed-by-location";
+
+/// An entity with docs, as the builder sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocsEntity {
+    /// Canonical ref (`component:default/svc`).
+    pub entity_ref: String,
+    /// Where its site is published.
+    pub triplet: EntityTriplet,
+    /// The folder of its `mkdocs.yml`, or why it cannot be built here.
+    pub source: Result<PathBuf, String>,
+}
+
+/// The docs of `entity` (stored JSON); `None` when it has no `backstage.io/techdocs-ref`.
+pub fn docs_entity(entity: &Value) -> Option<DocsEntity> {
+    let annotations = entity.pointer("/metadata/annotations")?;
+    let docs_ref = annotations.get(TECHDOCS_REF)?.as_str()?.trim();
+    let kind = entity
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let name = entity
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let namespace = entity
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("default");
+    let entity_ref = portico_model::EntityRef::new(kind, namespace, name)
+        .canonical()
+        .to_owned();
+    let location = annotations.get(MANAGED_BY_LOCATION).and_then(Value::as_str);
+    Some(DocsEntity {
+        entity_ref,
+        triplet: EntityTriplet::new(namespace, kind, name),
+        source: resolve(docs_ref, location),
+    })
+}
+
+/// The folder `docs_ref` names, relative to the file at `location`.
+fn resolve(docs_ref: &str, location: Option<&str>) -> Result<PathBuf, String> {
+    if let Some(url) = docs_ref.strip_prefix("url:") {
+        return Err(format!(
+            "not supported yet: url techdocs-ref ({url}); build the docs elsewhere and publish \
+             them with `portico techdocs publish`, or use a dir: reference next to a local \
+             catalog file"
+        ));
+    }
+    let Some(dir) = docs_ref.strip_prefix("dir:") else {
+        return Err(format!(
+            "techdocs-ref {docs_ref:?} is not understood; expected dir:<path> (relative to the \
+             catalog file) or url:<repository tree URL>"
+        ));
+    };
+    let dir = dir.trim();
+    let Some(location) = location else {
+        return Err(format!(
+            "techdocs-ref dir:{dir} needs the entity's {MANAGED_BY_LOCATION} annotation to know \
+             what it is relative to"
+        ));
+    };
+    let Some(file) = location.strip_prefix("file:") else {
+        return Err(format!(
+            "not supported yet: dir techdocs-ref of an entity read from {location}; only entities \
+             from local catalog files (file: locations) are built here"
+        ));
+    };
+    // Confined to the catalog file's folder: a catalog must not make the server publish
+    // files from elsewhere on its disk.
+    check_relative(dir).map_err(|why| format!("techdocs-ref dir:{dir} refused: {why}"))?;
+    let base = Path::new(file).parent().unwrap_or(Path::new("/"));
+    let mut path = base.to_path_buf();
+    for part in dir.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                path.pop();
+            }
+            part => path.push(part),
+        }
+    }
+    Ok(path)
+}
+
+/// The content hash of the docs source in `dir`: the config file's name and bytes, then every
+/// file under `docs_dir` (hidden files and symlinks skipped, as the builder skips them) by
+/// path and content. A missing or broken config still hashes, so that the build runs and
+/// reports the problem — and runs again once the file is fixed.
+pub fn source_hash(dir: &Path) -> String {
+    walk_source(dir, |hasher, path| {
+        if let Ok(bytes) = std::fs::read(path) {
+            hasher.update((bytes.len() as u64).to_le_bytes());
+            hasher.update(&bytes);
+        }
+    })
+}
+
+/// A cheap fingerprint of the same files as [`source_hash`]: the config's bytes, then every
+/// docs file's path, length and modification time, read without opening the files. When it is
+/// unchanged the content hash is too (short of an edit that keeps both length and time), so
+/// scans re-read content only for sources whose files were touched.
+pub fn source_stamps(dir: &Path) -> String {
+    walk_source(dir, |hasher, path| {
+        if let Ok(meta) = std::fs::metadata(path) {
+            hasher.update(meta.len().to_le_bytes());
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            hasher.update(modified.to_le_bytes());
+        }
+    })
+}
+
+/// Hashes the config file, then every docs file's relative path followed by what `file` adds.
+fn walk_source(dir: &Path, file: impl Fn(&mut Sha256, &Path)) -> String {
+    let mut hasher = Sha256::new();
+    let mut docs_dir = "docs".to_owned();
+    for name in ["mkdocs.yml", "mkdocs.yaml"] {
+        let path = dir.join(name);
+        if let Ok(bytes) = std::fs::read(&path) {
+            hasher.update(name.as_bytes());
+            hasher.update([0]);
+            hasher.update((bytes.len() as u64).to_le_bytes());
+            hasher.update(&bytes);
+            if let Ok(config) = MkdocsConfig::parse(name, &bytes) {
+                docs_dir = config.docs_dir;
+            }
+            break;
+        }
+    }
+    hasher.update([1]);
+    let docs = dir.join(&docs_dir);
+    let walker = WalkDir::new(&docs)
+        .follow_links(false)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker.flatten() {
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let Ok(relative) = entry.path().strip_prefix(&docs) else {
+            continue;
+        };
+        hasher.update(relative.to_string_lossy().as_bytes());
+        hasher.update([0]);
+        file(&mut hasher, entry.path());
+    }
+    hex(&hasher.finalize())
+}
+
+/// The hash recorded for a source that cannot be built: changes with the reason only, so the
+/// failure is recorded once, not on every scan.
+pub fn error_hash(reason: &str) -> String {
+    hex(&Sha256::digest(format!("unbuildable\0{reason}").as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn entity(docs_ref: &str, location: &str) -> Value {
+        json!({
+            "kind": "Component",
+            "metadata": {"name": "Svc", "annotations": {
+                TECHDOCS_REF: docs_ref,
+                MANAGED_BY_LOCATION: location,
+            }},
+        })
+    }
+
+    #[test]
+    fn resolves_dir_refs_next_to_the_catalog_file() {
+        let docs = docs_entity(&entity("dir:.", "file:/repo/svc/catalog-info.yaml")).unwrap();
+        assert_eq!(docs.entity_ref, "component:default/svc");
+        assert_eq!(docs.source, Ok(PathBuf::from("/repo/svc")));
+        let nested = docs_entity(&entity("dir:./site/../docs-site", "file:/repo/c.yaml")).unwrap();
+        assert_eq!(nested.source, Ok(PathBuf::from("/repo/docs-site")));
+        for (docs_ref, location, expected) in [
+            (
+                "url:https://github.com/o/r/tree/main",
+                "file:/r/c.yaml",
+                "not supported yet: url techdocs-ref",
+            ),
+            (
+                "dir:.",
+                "url:https://example.com/c.yaml",
+                "not supported yet: dir techdocs-ref",
+            ),
+            ("dir:../..", "file:/r/c.yaml", "refused"),
+            ("dir:/etc", "file:/r/c.yaml", "refused"),
+            ("git:x", "file:/r/c.yaml", "not understood"),
+        ] {
+            let err = docs_entity(&entity(docs_ref, location))
+                .unwrap()
+                .source
+                .unwrap_err();
+            assert!(err.contains(expected), "{docs_ref}: {err}");
+        }
+        assert!(docs_entity(&json!({"kind": "Component", "metadata": {"name": "x"}})).is_none());
+    }
+
+    #[test]
+    fn the_hash_follows_config_and_docs_content_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("docs")).unwrap();
+        std::fs::write(root.join("mkdocs.yml"), "site_name: A\n").unwrap();
+        std::fs::write(root.join("docs/index.md"), "# A\n").unwrap();
+        let first = source_hash(root);
+        assert_eq!(first, source_hash(root), "stable");
+        std::fs::write(root.join("catalog-info.yaml"), "x").unwrap();
+        std::fs::write(root.join("docs/.draft.md"), "hidden").unwrap();
+        assert_eq!(
+            first,
+            source_hash(root),
+            "files outside docs_dir and hidden files"
+        );
+        std::fs::write(root.join("docs/index.md"), "# B\n").unwrap();
+        let stamps = source_stamps(root);
+        assert_eq!(stamps, source_stamps(root));
+        std::fs::write(root.join("docs/new.md"), "# New\n").unwrap();
+        assert_ne!(stamps, source_stamps(root), "a new file changes the stamps");
+        std::fs::remove_file(root.join("docs/new.md")).unwrap();
+        let second = source_hash(root);
+        assert_ne!(first, second);
+        std::fs::write(root.join("mkdocs.yml"), "site_name: A\ndocs_dir: other\n").unwrap();
+        assert_ne!(second, source_hash(root), "config and docs_dir");
+        std::fs::write(root.join("mkdocs.yml"), "site_name: [").unwrap();
+        assert_eq!(source_hash(root).len(), 64, "a broken config still hashes");
+    }
+}

@@ -1,0 +1,68 @@
+//! Wires the TechDocs builder into `portico serve`: the catalog as the builder sees it
+//! (documented entities from the engine's read model, the engine's processing notification),
+//! and the build worker on the same database, publishing where `/api/techdocs` and `/docs`
+//! read. Engines never depend on each other, so the binary is where they meet.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use portico_catalog::engine::Engine;
+use portico_catalog::read_model::Predicate;
+use portico_store_sql::SqlStore;
+use portico_techdocs::builds::source::TECHDOCS_REF;
+use portico_techdocs::{BuilderOptions, DocsBuilder, DocsBuilds, DocsCatalog, Publisher};
+use serde_json::Value;
+use tokio::sync::watch;
+
+use crate::config::TechDocsSection;
+
+/// The catalog engine as the docs builder sees it.
+struct EngineDocs {
+    engine: Arc<Engine<SqlStore>>,
+}
+
+impl DocsCatalog for EngineDocs {
+    fn documented_entities(&self) -> Vec<Value> {
+        let model = self.engine.read_model();
+        model
+            .refs_matching(&Predicate::Exists {
+                key: format!("metadata.annotations.{TECHDOCS_REF}"),
+            })
+            .iter()
+            .filter_map(|entity_ref| model.by_ref(entity_ref))
+            .filter_map(|json| serde_json::from_str(&json).ok())
+            .collect()
+    }
+
+    fn changes(&self) -> watch::Receiver<u64> {
+        self.engine.processed()
+    }
+
+    fn ready(&self) -> bool {
+        self.engine.is_loaded()
+    }
+}
+
+/// Starts the builder (until `shutdown`; with `techdocs.builder: external` it builds nothing)
+/// and returns what the API and the UI ask it.
+pub fn start(
+    store: SqlStore,
+    engine: Arc<Engine<SqlStore>>,
+    publisher: Arc<dyn Publisher>,
+    settings: &TechDocsSection,
+    work_dir: PathBuf,
+    shutdown: watch::Receiver<bool>,
+) -> Arc<dyn DocsBuilds> {
+    let mut options = BuilderOptions::new(work_dir);
+    options.mode = settings.builder;
+    options.concurrency = settings.concurrency;
+    options.build_timeout = settings.build_timeout;
+    let builder = Arc::new(DocsBuilder::new(
+        Arc::new(store),
+        publisher,
+        Arc::new(EngineDocs { engine }),
+        options,
+    ));
+    tokio::spawn(Arc::clone(&builder).run(shutdown));
+    Arc::new(builder)
+}
