@@ -21,6 +21,21 @@ pub enum Principal {
     },
 }
 
+/// The user entity a guest acts as (Backstage's guest is a user entity too).
+pub const GUEST_USER_REF: &str = "user:default/guest";
+
+impl Principal {
+    /// The user entity ref records made for this caller name (a scaffolder task's
+    /// `createdBy`): the user's, [`GUEST_USER_REF`] for a guest, none for a service.
+    pub fn user_entity_ref(&self) -> Option<&str> {
+        match self {
+            Self::User { user_ref, .. } => Some(user_ref),
+            Self::Guest => Some(GUEST_USER_REF),
+            Self::Service { .. } => None,
+        }
+    }
+}
+
 /// What is being done, named like Backstage's permissions (`catalog.entity.read`, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Permission(pub &'static str);

@@ -8,7 +8,7 @@ mod access;
 mod provider;
 mod scaffolder;
 
-pub use access::{AllowAll, Authorizer, Decision, Permission, Principal};
+pub use access::{AllowAll, Authorizer, Decision, GUEST_USER_REF, Permission, Principal};
 pub use provider::{
     BoxFuture, DeferredEntity, EntityProvider, EntityProviderConnection, EntityProviderMutation,
     PluginError,

@@ -125,7 +125,10 @@ pub fn app_with_pages<S: CatalogStore>(state: AppState<S>, pages: Router) -> Rou
         )),
     );
     if let Some(service) = state.scaffolder.clone() {
-        router = router.nest("/api/scaffolder", scaffolder::router(service));
+        router = router.nest(
+            "/api/scaffolder",
+            scaffolder::router(service, Arc::clone(&state.authorizer)),
+        );
     }
     router
         .merge(health::router::<S>())

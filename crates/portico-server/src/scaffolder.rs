@@ -12,9 +12,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use portico_plugin_api::Principal;
+use portico_plugin_api::{Authorizer, Decision, Permission, Principal};
 use portico_scaffolder::{ScaffolderService, ServiceError};
 use portico_store::TaskFilter;
 use serde_json::{Map, Value, json};
@@ -48,22 +49,60 @@ async fn wait_for_events(appended: &mut Option<tokio::sync::watch::Receiver<u64>
     }
 }
 
-/// The routes, with their state given (nest the result at `/api/scaffolder`).
-pub fn router<S: Clone + Send + Sync + 'static>(service: Service) -> Router<S> {
-    Router::new()
-        .route("/v2/actions", get(actions))
-        .route(
-            "/v2/templates/{namespace}/{kind}/{name}/parameter-schema",
-            get(parameter_schema),
-        )
-        .route("/v2/tasks", post(create_task).get(list_tasks))
+/// The routes, with their state given (nest the result at `/api/scaffolder`). Each group of
+/// routes asks `authorizer` for its permission before the handler runs, as the UI's task pages
+/// do: reading templates' schemas and the actions needs `catalog.entity.read`, reading tasks
+/// and their events `scaffolder.task.read`, creating, retrying and dry runs
+/// `scaffolder.task.create`, cancelling `scaffolder.task.cancel`.
+pub fn router<S: Clone + Send + Sync + 'static>(
+    service: Service,
+    authorizer: Arc<dyn Authorizer>,
+) -> Router<S> {
+    let guarded = |routes: Router<Service>, permission: Permission| {
+        routes.route_layer(middleware::from_fn_with_state(
+            (Arc::clone(&authorizer), permission),
+            require,
+        ))
+    };
+    let catalog = Router::new().route("/v2/actions", get(actions)).route(
+        "/v2/templates/{namespace}/{kind}/{name}/parameter-schema",
+        get(parameter_schema),
+    );
+    let read = Router::new()
+        .route("/v2/tasks", get(list_tasks))
         .route("/v2/tasks/{id}", get(task))
         .route("/v2/tasks/{id}/events", get(events))
-        .route("/v2/tasks/{id}/eventstream", get(event_stream))
-        .route("/v2/tasks/{id}/cancel", post(cancel))
+        .route("/v2/tasks/{id}/eventstream", get(event_stream));
+    let create = Router::new()
+        .route("/v2/tasks", post(create_task))
         .route("/v2/tasks/{id}/retry", post(retry))
-        .route("/v2/dry-run", post(dry_run))
+        .route("/v2/dry-run", post(dry_run));
+    let cancel_routes = Router::new().route("/v2/tasks/{id}/cancel", post(cancel));
+    guarded(catalog, Permission::CATALOG_ENTITY_READ)
+        .merge(guarded(read, Permission::SCAFFOLDER_TASK_READ))
+        .merge(guarded(create, Permission::SCAFFOLDER_TASK_CREATE))
+        .merge(guarded(cancel_routes, Permission::SCAFFOLDER_TASK_CANCEL))
         .with_state(service)
+}
+
+/// Refuses the request with Backstage's `NotAllowedError` unless the caller has `permission`.
+async fn require(
+    State((authorizer, permission)): State<(Arc<dyn Authorizer>, Permission)>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let principal = request
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .unwrap_or(Principal::Guest);
+    match authorizer.authorize(&principal, permission, None) {
+        Decision::Allow => next.run(request).await,
+        Decision::Deny => {
+            ApiError::not_allowed(format!("You are not allowed to perform {}", permission.0))
+                .into_response()
+        }
+    }
 }
 
 fn api_error(error: ServiceError) -> Response {
@@ -84,10 +123,7 @@ fn api_error(error: ServiceError) -> Response {
 }
 
 fn user_ref(caller: &Principal) -> Option<String> {
-    match caller {
-        Principal::User { user_ref, .. } => Some(user_ref.clone()),
-        _ => None,
-    }
+    caller.user_entity_ref().map(str::to_owned)
 }
 
 fn object_field(body: &Map<String, Value>, key: &str) -> Result<Map<String, Value>, ApiError> {

@@ -7,6 +7,7 @@
 
 mod catalog_api;
 mod errors;
+mod scaffolder_access;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

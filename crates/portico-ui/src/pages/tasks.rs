@@ -28,9 +28,6 @@ use crate::params::{Params, query_string};
 use crate::render::ser;
 use crate::{Ui, UiError, entity_view};
 
-/// Who starts tasks when nobody is signed in (Backstage's guest is a user entity too).
-pub(crate) const GUEST_REF: &str = "user:default/guest";
-
 /// Tasks per page of the list.
 const PAGE_SIZE: usize = 25;
 
@@ -46,11 +43,7 @@ const POLL_EVERY: Duration = Duration::from_secs(1);
 
 /// The ref a principal's tasks are created by and listed under.
 pub(crate) fn actor_ref(principal: &Principal) -> Option<String> {
-    match principal {
-        Principal::User { user_ref, .. } => Some(user_ref.clone()),
-        Principal::Guest => Some(GUEST_REF.to_owned()),
-        Principal::Service { .. } => None,
-    }
+    principal.user_entity_ref().map(str::to_owned)
 }
 
 fn segment(text: &str) -> String {
