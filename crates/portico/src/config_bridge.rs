@@ -37,5 +37,6 @@ pub fn load(files: &[PathBuf]) -> anyhow::Result<ServeOptions> {
             .collect(),
         readonly: config.catalog.readonly,
         demo: files.is_empty(),
+        integrations: config.integrations.clone(),
     })
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use portico_catalog::engine::Engine;
 use portico_plugin_api::{BoxFuture, PluginError, ScaffolderCatalog};
 use portico_scaffolder::{
-    ActionRegistry, Runner, Scaffolder, ScaffolderService, TaskEngine, TaskOptions,
+    ActionRegistry, PublishSettings, Runner, Scaffolder, ScaffolderService, TaskEngine, TaskOptions,
 };
 use portico_store::LocationOrigin;
 use portico_store_sql::SqlStore;
@@ -56,12 +56,13 @@ impl ScaffolderCatalog for EngineCatalog {
 pub fn start(
     store: SqlStore,
     engine: Arc<Engine<SqlStore>>,
+    publish: PublishSettings,
     shutdown: watch::Receiver<bool>,
 ) -> Arc<dyn ScaffolderService> {
     let catalog: Arc<dyn ScaffolderCatalog> = Arc::new(EngineCatalog { engine });
     let tasks = Arc::new(TaskEngine::new(
         Arc::new(store),
-        Runner::new(ActionRegistry::builtin()),
+        Runner::new(ActionRegistry::builtin_with(publish)),
         TaskOptions::default(),
         Some(Arc::clone(&catalog)),
     ));

@@ -84,6 +84,8 @@ pub struct ServeOptions {
     pub readonly: bool,
     /// No configuration file was given: serve the demo catalog.
     pub demo: bool,
+    /// `integrations.github|gitlab` for the scaffolder's publish actions.
+    pub integrations: portico_scaffolder::Integrations,
 }
 
 /// Runs the server.
@@ -158,8 +160,13 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (failed_tx, mut failed_rx) = watch::channel(None::<String>);
     let failure = failed_tx.subscribe();
-    let scaffolder =
-        crate::scaffolder_wiring::start(task_store, Arc::clone(&engine), shutdown_rx.clone());
+    let publish = crate::forge_http::publish_settings(options.integrations.clone())?;
+    let scaffolder = crate::scaffolder_wiring::start(
+        task_store,
+        Arc::clone(&engine),
+        publish,
+        shutdown_rx.clone(),
+    );
     let worker = {
         let engine = Arc::clone(&engine);
         tokio::spawn(async move {

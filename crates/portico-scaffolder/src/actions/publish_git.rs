@@ -74,7 +74,7 @@ fn check_remote(url: &str) -> Result<(), PluginError> {
 }
 
 /// A remote URL without credentials, for logs and outputs.
-fn redact(url: &str) -> String {
+pub(super) fn redact(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
             let _ = parsed.set_username("");
@@ -85,16 +85,23 @@ fn redact(url: &str) -> String {
     }
 }
 
-struct Git<'a> {
-    options: &'a GitOptions,
-    git_dir: &'a Path,
-    work_tree: &'a Path,
-    author_name: &'a str,
-    author_email: &'a str,
+/// One git repository being published: its `.git` outside the workspace, the folder it
+/// commits, and the environment every git command gets.
+pub(super) struct Git<'a> {
+    pub(super) action: &'static str,
+    pub(super) options: &'a GitOptions,
+    pub(super) git_dir: &'a Path,
+    pub(super) work_tree: &'a Path,
+    pub(super) author_name: &'a str,
+    pub(super) author_email: &'a str,
+    /// Extra configuration passed through `GIT_CONFIG_*` variables, not `-c`, so that values
+    /// such as an `Authorization` header never appear in the command line (`ps`).
+    pub(super) hidden_config: Vec<(String, String)>,
 }
 
 impl Git<'_> {
-    async fn run(&self, args: &[&str]) -> Result<String, PluginError> {
+    pub(super) async fn run(&self, args: &[&str]) -> Result<String, PluginError> {
+        let action = self.action;
         let mut command = Command::new(&self.options.git);
         command
             .arg("--git-dir")
@@ -117,30 +124,67 @@ impl Git<'_> {
             .env("GIT_COMMITTER_EMAIL", self.author_email)
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
+        if !self.hidden_config.is_empty() {
+            // Replaces any GIT_CONFIG_COUNT of our own environment, which is what we want:
+            // only the entries listed here.
+            command.env("GIT_CONFIG_COUNT", self.hidden_config.len().to_string());
+            for (index, (key, value)) in self.hidden_config.iter().enumerate() {
+                command.env(format!("GIT_CONFIG_KEY_{index}"), key);
+                command.env(format!("GIT_CONFIG_VALUE_{index}"), value);
+            }
+        }
         let what = args.first().copied().unwrap_or("git");
         let output = tokio::time::timeout(self.options.timeout, command.output())
             .await
             .map_err(|_| {
                 failed(
-                    ACTION,
+                    action,
                     format!("git {what} took longer than {:?}", self.options.timeout),
                 )
             })?
             .map_err(|error| {
                 failed(
-                    ACTION,
+                    action,
                     format!("cannot run git ({}): {error}", self.options.git.display()),
                 )
             })?;
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
             return Err(failed(
-                ACTION,
+                action,
                 format!("git {what} failed: {}", redact_text(stderr.trim())),
             ));
         }
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
     }
+
+    /// Commits the whole work tree as the first commit of `branch`; returns its hash.
+    pub(super) async fn commit_all(
+        &self,
+        branch: &str,
+        message: &str,
+    ) -> Result<String, PluginError> {
+        self.run(&["init", "--quiet", "--initial-branch", branch])
+            .await?;
+        self.run(&["add", "--all"]).await?;
+        self.run(&["commit", "--quiet", "--allow-empty", "--message", message])
+            .await?;
+        self.run(&["rev-parse", "HEAD"]).await
+    }
+}
+
+/// Refuses branch names git could read as an option or that are not a single ref name.
+pub(super) fn check_branch(action: &str, branch: &str) -> Result<(), PluginError> {
+    if branch.is_empty()
+        || branch.starts_with('-')
+        || branch.contains("..")
+        || branch.contains(char::is_whitespace)
+    {
+        return Err(PluginError::Input(format!(
+            "{action}: {branch:?} is not a branch name"
+        )));
+    }
+    Ok(())
 }
 
 /// Removes `user:password@` from any URL in git's messages.
@@ -188,14 +232,7 @@ impl ScaffolderAction for PublishGit {
             let remote = input.required_str("remoteUrl")?;
             check_remote(remote)?;
             let branch = input.str("defaultBranch")?.unwrap_or("main");
-            if branch.starts_with('-')
-                || branch.contains("..")
-                || branch.contains(char::is_whitespace)
-            {
-                return Err(PluginError::Input(format!(
-                    "{ACTION}: {branch:?} is not a branch name"
-                )));
-            }
+            check_branch(ACTION, branch)?;
             let source = resolve_in(&ctx.workspace, input.str("sourcePath")?.unwrap_or("./"))
                 .map_err(|e| failed(ACTION, e))?;
             if !source.is_dir() {
@@ -205,6 +242,7 @@ impl ScaffolderAction for PublishGit {
             }
             let git_dir = tempfile::tempdir().map_err(|e| failed(ACTION, e))?;
             let git = Git {
+                action: ACTION,
                 options: &self.options,
                 git_dir: git_dir.path(),
                 work_tree: &source,
@@ -214,16 +252,12 @@ impl ScaffolderAction for PublishGit {
                 author_email: input
                     .str("gitAuthorEmail")?
                     .unwrap_or(&self.options.author_email),
+                hidden_config: Vec::new(),
             };
             let message = input
                 .str("gitCommitMessage")?
                 .unwrap_or(&self.options.commit_message);
-            git.run(&["init", "--quiet", "--initial-branch", branch])
-                .await?;
-            git.run(&["add", "--all"]).await?;
-            git.run(&["commit", "--quiet", "--allow-empty", "--message", message])
-                .await?;
-            let commit = git.run(&["rev-parse", "HEAD"]).await?;
+            let commit = git.commit_all(branch, message).await?;
             let refspec = format!("HEAD:refs/heads/{branch}");
             ctx.log(&format!(
                 "Pushing {commit} to {} ({branch})",
