@@ -693,3 +693,55 @@ fn publish_gitlab_creates_the_project_in_its_group_and_pushes() {
         run.stderr
     );
 }
+
+#[test]
+fn publish_git_sends_a_token_input_to_an_http_remote() {
+    let (fake, _root) = start(Kind::GitHub);
+    assert!(fake.create("acme", "plain"));
+    let remote = format!("{}/git/acme/plain.git", fake.base());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("skeleton")).unwrap();
+    std::fs::write(dir.path().join("skeleton/README.md"), "# plain\n").unwrap();
+    let template = dir.path().join("template.yaml");
+    std::fs::write(
+        &template,
+        format!(
+            "apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {{name: plain}}
+spec:
+  type: service
+  steps:
+    - id: fetch
+      action: fetch:plain
+      input: {{url: ./skeleton}}
+    - id: publish
+      action: publish:git
+      input:
+        remoteUrl: {remote}
+        token: ${{{{ secrets.token }}}}
+"
+        ),
+    )
+    .unwrap();
+    let run = |token: &str| {
+        let out = tempfile::tempdir().unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_portico"))
+            .args(["scaffold", template.to_str().unwrap(), "--secret"])
+            .arg(format!("token={token}"))
+            .arg("--out")
+            .arg(out.path().join("ws"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(!stderr.contains(TOKEN), "{stderr}");
+        (output.status.success(), stderr)
+    };
+    let (ok, stderr) = run("wrong");
+    assert!(!ok && stderr.contains("git push failed"), "{stderr}");
+    let (ok, stderr) = run(TOKEN);
+    assert!(ok, "{stderr}");
+    let (files, readme, _, _) = pushed(&fake, "acme/plain", "main");
+    assert_eq!(files, ["README.md"]);
+    assert_eq!(readme, "# plain");
+}

@@ -3,19 +3,18 @@
 //! step's `token`), then commit the workspace (or `sourcePath`) and push it over HTTP(S) with
 //! the git CLI, as Backstage's actions do.
 //!
-//! The token travels to git as an `http.<origin>/.extraHeader` set through `GIT_CONFIG_*`
+//! The token travels to git as an `http.<origin>.extraHeader` set through `GIT_CONFIG_*`
 //! variables — never in the remote URL, the command line, a log line or an error message — and
 //! only to the origin the forge named for the new repository. Credential helpers are switched
 //! off for these pushes, so the operator's own git credentials are never offered to a forge.
 
 use std::sync::Arc;
 
-use base64::Engine as _;
 use portico_plugin_api::{ActionContext, BoxFuture, PluginError, ScaffolderAction};
 use serde_json::{Map, Value, json};
 
 use super::input::{Input, failed};
-use super::publish_git::{Git, check_branch, redact};
+use super::publish_git::{Git, check_branch, http_origin, redact, token_config};
 use crate::filters::parse_repo_url;
 use crate::forge::{
     ForgeHttp, ForgeMethod, ForgeRequest, ForgeResponse, Integration, PublishSettings,
@@ -365,23 +364,6 @@ fn integration_for<'a>(integrations: &'a [Integration], host: &str) -> Option<&'
         .find(|integration| integration.host.eq_ignore_ascii_case(host))
 }
 
-/// `scheme://host[:port]/` of an http(s) remote, the scope of the git header; `None` for any
-/// other kind of URL.
-fn http_origin(url: &str) -> Option<String> {
-    let parsed = url::Url::parse(url).ok()?;
-    if !matches!(parsed.scheme(), "http" | "https")
-        || !parsed.username().is_empty()
-        || parsed.password().is_some()
-    {
-        return None;
-    }
-    let host = parsed.host_str()?;
-    Some(match parsed.port() {
-        Some(port) => format!("{}://{host}:{port}/", parsed.scheme()),
-        None => format!("{}://{host}/", parsed.scheme()),
-    })
-}
-
 impl ScaffolderAction for PublishForge {
     fn id(&self) -> &str {
         self.forge.action()
@@ -513,16 +495,16 @@ impl ScaffolderAction for PublishForge {
                 Forge::GitHub => call.create_github(owner, repo, &input).await?,
                 Forge::GitLab => call.create_gitlab(owner, repo, &input).await?,
             };
-            let origin = http_origin(&created.clone_url).ok_or_else(|| {
-                call.error(format!(
+            if http_origin(&created.clone_url).is_none() {
+                return Err(call.error(format!(
                     "the forge gave {:?} as the clone URL; only http(s) URLs without credentials are pushed to",
                     redact(&created.clone_url)
-                ))
-            })?;
+                )));
+            }
+            let hidden_config =
+                token_config(action, &created.clone_url, self.forge.git_user(), token)?;
 
             let git_dir = tempfile::tempdir().map_err(|e| failed(action, e))?;
-            let basic = base64::engine::general_purpose::STANDARD
-                .encode(format!("{}:{token}", self.forge.git_user()));
             let options = &self.settings.git;
             let git = Git {
                 action,
@@ -533,13 +515,7 @@ impl ScaffolderAction for PublishForge {
                 author_email: input
                     .str("gitAuthorEmail")?
                     .unwrap_or(&options.author_email),
-                hidden_config: vec![
-                    ("credential.helper".to_owned(), String::new()),
-                    (
-                        format!("http.{origin}.extraHeader"),
-                        format!("Authorization: Basic {basic}"),
-                    ),
-                ],
+                hidden_config,
             };
             let message = input
                 .str("gitCommitMessage")?

@@ -173,6 +173,50 @@ impl Git<'_> {
     }
 }
 
+/// The git configuration that sends `username:token` as Basic credentials to `remote`'s
+/// origin only (set through `GIT_CONFIG_*`, never argv), with credential helpers off so that
+/// nothing else is offered or stored.
+pub(super) fn token_config(
+    action: &str,
+    remote: &str,
+    username: &str,
+    token: &str,
+) -> Result<Vec<(String, String)>, PluginError> {
+    let origin = http_origin(remote).ok_or_else(|| {
+        PluginError::Input(format!(
+            "{action}: a token is only sent to http(s) remotes without credentials in the URL"
+        ))
+    })?;
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{username}:{token}"),
+    );
+    Ok(vec![
+        ("credential.helper".to_owned(), String::new()),
+        (
+            format!("http.{origin}.extraHeader"),
+            format!("Authorization: Basic {basic}"),
+        ),
+    ])
+}
+
+/// `scheme://host[:port]/` of an http(s) URL without credentials — the scope of a token
+/// header — or `None` for any other kind of URL.
+pub(super) fn http_origin(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    if !matches!(parsed.scheme(), "http" | "https")
+        || !parsed.username().is_empty()
+        || parsed.password().is_some()
+    {
+        return None;
+    }
+    let host = parsed.host_str()?;
+    Some(match parsed.port() {
+        Some(port) => format!("{}://{host}:{port}/", parsed.scheme()),
+        None => format!("{}://{host}/", parsed.scheme()),
+    })
+}
+
 /// Refuses branch names git could read as an option or that are not a single ref name.
 pub(super) fn check_branch(action: &str, branch: &str) -> Result<(), PluginError> {
     if branch.is_empty()
@@ -217,6 +261,8 @@ impl ScaffolderAction for PublishGit {
             "gitAuthorName": {"type": "string", "description": "Author name for the commit"},
             "gitAuthorEmail": {"type": "string", "description": "Author email for the commit"},
             "repoContentsUrl": {"type": "string", "description": "What to report as repoContentsUrl (for catalog:register), default the remote URL"},
+            "token": {"type": "string", "description": "A token for an http(s) remote (for example ${{ secrets.token }}), sent by git as Basic credentials; credential helpers are not used then"},
+            "tokenUsername": {"type": "string", "description": "The user name sent with token, default x-access-token (GitHub; GitLab and Gitea accept any)"},
         }})
     }
     fn output_schema(&self) -> Value {
@@ -252,7 +298,13 @@ impl ScaffolderAction for PublishGit {
                 author_email: input
                     .str("gitAuthorEmail")?
                     .unwrap_or(&self.options.author_email),
-                hidden_config: Vec::new(),
+                hidden_config: match input.str("token")?.filter(|t| !t.is_empty()) {
+                    None => Vec::new(),
+                    Some(token) => {
+                        let username = input.str("tokenUsername")?.unwrap_or("x-access-token");
+                        token_config(ACTION, remote, username, token)?
+                    }
+                },
             };
             let message = input
                 .str("gitCommitMessage")?
