@@ -6,7 +6,9 @@
 //! GitHub / GitLab REST calls the actions make (checking the token on each), creates a real bare
 //! repository on disk for each repository it is asked to create, and serves git over HTTP by
 //! running the real `git http-backend` CGI — after checking the Authorization header git sends.
-//! The pushed commits are then read back with git itself.
+//! The pushed commits are then read back with git itself. One test runs Backstage's own
+//! docs-template as a task of `portico serve`, including `catalog:register` of the pushed
+//! catalog-info.yaml (the fake also answers raw file reads of its repositories).
 
 // Test code: a failed unwrap is a failed test with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -100,6 +102,9 @@ async fn handle(
     if let Some(rest) = path.strip_prefix("/git/") {
         return git_http(&fake, &method, rest, uri.query(), &headers, body).await;
     }
+    if let Some(response) = raw_file(&fake, &path) {
+        return response;
+    }
     let body_json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let call = match uri.query() {
         Some(query) => format!("{method} {path}?{query}"),
@@ -116,6 +121,26 @@ async fn handle(
         Kind::GitHub => github_api(&fake, &method, &path, &body_json),
         Kind::GitLab => gitlab_api(&fake, &method, &path, uri.query(), &body_json),
     }
+}
+
+/// `GET /<owner>/<repo>/blob/<branch>/<path>` (the `repoContentsUrl` the actions report, plus
+/// a file path) answers the file's raw bytes from the bare repository, as a public repository
+/// would, so that `catalog:register` can read the pushed catalog-info.yaml.
+fn raw_file(fake: &Fake, path: &str) -> Option<Response> {
+    let (repo, rest) = path.trim_start_matches('/').split_once("/blob/")?;
+    let (branch, file) = rest.split_once('/')?;
+    let dir = fake.root.join(format!("{repo}.git"));
+    let output = Command::new("git")
+        .arg("--git-dir")
+        .arg(&dir)
+        .args(["show", &format!("{branch}:{file}")])
+        .output()
+        .ok()?;
+    Some(if output.status.success() {
+        (StatusCode::OK, output.stdout).into_response()
+    } else {
+        (StatusCode::NOT_FOUND, "no such file").into_response()
+    })
 }
 
 /// The GitHub REST subset: `GET /users/{owner}`, `POST /orgs/{org}/repos`, `POST /user/repos`.
@@ -744,4 +769,192 @@ spec:
     let (files, readme, _, _) = pushed(&fake, "acme/plain", "main");
     assert_eq!(files, ["README.md"]);
     assert_eq!(readme, "# plain");
+}
+
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// Backstage's own docs-template (fetch:template, publish:github, catalog:register) as a task of
+/// a real `portico serve`: the repository is created on the fake forge, the skeleton pushed, and
+/// the pushed catalog-info.yaml registered — read back over HTTP from the fake forge.
+#[tokio::test(flavor = "multi_thread")]
+async fn backstages_docs_template_publishes_and_registers_through_serve() {
+    let (fake, _root) = start(Kind::GitHub);
+    let work = tempfile::tempdir().unwrap();
+    let template = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/testdata/backstage-software-templates/docs-template/template.yaml")
+        .canonicalize()
+        .unwrap();
+    let config = work.path().join("app-config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "backend:
+  database: {{client: better-sqlite3, connection: {{directory: {data}}}}}
+  reading:
+    allow: [{{host: '{addr}'}}]
+catalog:
+  rules: [{{allow: [Component, Template, Location]}}]
+  locations: [{{type: file, target: {template}}}]
+integrations:
+  github:
+    # repoUrl says github.com (the template allows only that host); its API is the fake.
+    - host: github.com
+      token: ${{FORGE_TOKEN}}
+      apiBaseUrl: {base}/api/v3
+",
+            data = work.path().join("data").display(),
+            addr = fake.addr,
+            template = template.display(),
+            base = fake.base(),
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .current_dir(work.path())
+        .env("FORGE_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let stderr = child.stderr.take().unwrap();
+    let server = Server(child);
+    let logs = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::BufReader::new(stderr), &mut text).unwrap();
+        text
+    });
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("Portico listening on ")
+        .unwrap()
+        .to_owned();
+    let api = format!("{base}/api/scaffolder/v2");
+    let client = reqwest::Client::new();
+
+    // Wait until the catalog has loaded the template (polling a readiness condition).
+    let schema_url = format!("{api}/templates/default/template/docs-template/parameter-schema");
+    let mut loaded = false;
+    for _ in 0..400 {
+        let response = client.get(&schema_url).send().await.unwrap();
+        if response.status() == 200 {
+            loaded = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(loaded, "the template never appeared in the catalog");
+
+    let values = json!({
+        "name": "team-docs", "description": "Docs of the team", "owner": "group:default/platform",
+        "repoUrl": "github.com?owner=acme&repo=team-docs",
+    });
+    let created: Value = serde_json::from_str(
+        &client
+            .post(format!("{api}/tasks"))
+            .header("content-type", "application/json")
+            .body(
+                json!({"templateRef": "template:default/docs-template", "values": values})
+                    .to_string(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let id = created["id"].as_str().expect("a task id").to_owned();
+    // The event stream ends by itself after the completion event.
+    let stream = client
+        .get(format!("{api}/tasks/{id}/eventstream"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!stream.contains(TOKEN), "the token reached the task log");
+    let events: Value = serde_json::from_str(
+        &client
+            .get(format!("{api}/tasks/{id}/events"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let last = events.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["body"]["status"], "completed", "{events}");
+    let links = &last["body"]["output"]["links"];
+    assert_eq!(
+        links[0]["url"],
+        format!("{}/git/acme/team-docs.git", fake.base())
+    );
+    assert_eq!(
+        links[1]["entityRef"], "component:default/team-docs",
+        "{last}"
+    );
+
+    let repo = fake.root.join("acme/team-docs.git");
+    let files = git(&["ls-tree", "-r", "--name-only", "main"], &repo);
+    assert_eq!(files, "catalog-info.yaml\ndocs/index.md\nmkdocs.yml");
+    let catalog_info = git(&["show", "main:catalog-info.yaml"], &repo);
+    assert!(
+        catalog_info.contains("name: \"team-docs\""),
+        "{catalog_info}"
+    );
+
+    // The registered component is in the catalog.
+    let entity = client
+        .get(format!(
+            "{base}/api/catalog/entities/by-name/component/default/team-docs"
+        ))
+        .send()
+        .await
+        .unwrap();
+    let mut status = entity.status().as_u16();
+    for _ in 0..400 {
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        status = client
+            .get(format!(
+                "{base}/api/catalog/entities/by-name/component/default/team-docs"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+    }
+    assert_eq!(status, 200, "the registered component never appeared");
+
+    drop(server);
+    let logs = logs.join().unwrap();
+    assert!(!logs.contains(TOKEN), "the token reached the server log");
+    for entry in std::fs::read_dir(work.path().join("data")).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(
+            !bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
+            "the token reached the database"
+        );
+    }
 }
