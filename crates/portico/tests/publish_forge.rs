@@ -171,9 +171,12 @@ fn github_api(fake: &Fake, method: &Method, path: &str, body: &Value) -> Respons
                 StatusCode::OK,
                 json!({"login": owner, "type": "Organization"}),
             ),
-            "dev" => json_response(StatusCode::OK, json!({"login": "dev", "type": "User"})),
+            "dev" | "alice" => {
+                json_response(StatusCode::OK, json!({"login": owner, "type": "User"}))
+            }
             _ => not_found(),
         },
+        ("GET", ["api", "v3", "user"]) => json_response(StatusCode::OK, json!({"login": "dev"})),
         ("POST", ["api", "v3", "orgs", org, "repos"]) => create(org),
         // The token belongs to the user "dev".
         ("POST", ["api", "v3", "user", "repos"]) => create("dev"),
@@ -618,6 +621,21 @@ fn publish_github_failures_are_clear_and_never_show_the_token() {
         "{}",
         again.stderr
     );
+
+    // A user's repository with another user's token: refused before anything is created.
+    let run = scaffold(
+        &template,
+        &config,
+        "github.fake.test?owner=alice&repo=e",
+        TOKEN,
+    );
+    assert!(
+        run.stderr
+            .contains("\"alice\" is a user, and the token belongs to \"dev\""),
+        "{}",
+        run.stderr
+    );
+    assert!(!fake.root.join("dev/e.git").exists() && !fake.root.join("alice/e.git").exists());
 
     // No integration for the host.
     let run = scaffold(

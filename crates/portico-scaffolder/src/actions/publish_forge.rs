@@ -161,7 +161,7 @@ impl Call<'_> {
     }
 
     /// GitHub: `GET /users/{owner}` says user or organisation, then `POST /orgs/{owner}/repos`
-    /// or `POST /user/repos`.
+    /// or — after `GET /user` confirms the token is the owner's — `POST /user/repos`.
     async fn create_github(
         &self,
         owner: &str,
@@ -169,11 +169,7 @@ impl Call<'_> {
         input: &Input<'_>,
     ) -> Result<Created, PluginError> {
         let user = self
-            .send(
-                ForgeMethod::Get,
-                &format!("/users/{}", segment(owner)),
-                None,
-            )
+            .send(ForgeMethod::Get, &format!("/users/{}", encode(owner)), None)
             .await?;
         let organization = match user.status {
             200 => user.body.get("type").and_then(Value::as_str) == Some("Organization"),
@@ -185,6 +181,21 @@ impl Call<'_> {
             }
             _ => return Err(self.unexpected(&format!("looking up the owner {owner:?}"), &user)),
         };
+        if !organization {
+            // `POST /user/repos` creates the repository for the token's own user, whoever
+            // `owner` names: refuse rather than publish somewhere else than asked.
+            let me = self.send(ForgeMethod::Get, "/user", None).await?;
+            let login = me.body.get("login").and_then(Value::as_str);
+            match login {
+                Some(login) if login.eq_ignore_ascii_case(owner) => {}
+                Some(login) => {
+                    return Err(self.error(format!(
+                        "{owner:?} is a user, and the token belongs to {login:?}: GitHub creates user repositories only for the token's own user; use {login:?}'s token or an organisation"
+                    )));
+                }
+                None => return Err(self.unexpected("looking up the token's user", &me)),
+            }
+        }
         let visibility = input.str("repoVisibility")?.unwrap_or("private");
         let mut body = json!({
             "name": repo,
@@ -201,7 +212,7 @@ impl Call<'_> {
             body["homepage"] = json!(homepage);
         }
         let path = if organization {
-            format!("/orgs/{}/repos", segment(owner))
+            format!("/orgs/{}/repos", encode(owner))
         } else {
             "/user/repos".to_owned()
         };
@@ -233,7 +244,7 @@ impl Call<'_> {
         let found = self
             .send(
                 ForgeMethod::Get,
-                &format!("/namespaces?search={}", query_value(owner)),
+                &format!("/namespaces?search={}", encode(owner)),
                 None,
             )
             .await?;
@@ -333,28 +344,18 @@ fn scrub(text: &str, secret: &str) -> String {
     }
 }
 
-/// Percent-encodes a path segment or query value (RFC 3986 unreserved characters kept).
-fn percent(text: &str, keep_slash: bool) -> String {
+/// Percent-encodes a URL path segment or query value (RFC 3986 unreserved characters kept),
+/// so an owner such as `group/sub` stays one segment or one value.
+fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric()
-            || matches!(byte, b'-' | b'.' | b'_' | b'~')
-            || (keep_slash && byte == b'/')
-        {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
             out.push(char::from(byte));
         } else {
             out.push_str(&format!("%{byte:02X}"));
         }
     }
     out
-}
-
-fn segment(text: &str) -> String {
-    percent(text, false)
-}
-
-fn query_value(text: &str) -> String {
-    percent(text, false)
 }
 
 /// The integration for `host` (host names compare case-insensitively).
@@ -607,6 +608,6 @@ mod tests {
                 <= 301
         );
         assert_eq!(scrub("token t0k is t0k", "t0k"), "token *** is ***");
-        assert_eq!(segment("g/sub group"), "g%2Fsub%20group");
+        assert_eq!(encode("g/sub group"), "g%2Fsub%20group");
     }
 }
