@@ -876,6 +876,27 @@ integrations:
     }
     assert!(loaded, "the template never appeared in the catalog");
 
+    let actions: Value = serde_json::from_str(
+        &client
+            .get(format!("{api}/actions"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    for id in ["publish:github", "publish:gitlab"] {
+        let action = actions
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap_or_else(|| panic!("{id} is not listed: {actions}"));
+        assert_eq!(action["schema"]["input"]["required"], json!(["repoUrl"]));
+    }
+
     let values = json!({
         "name": "team-docs", "description": "Docs of the team", "owner": "group:default/platform",
         "repoUrl": "github.com?owner=acme&repo=team-docs",

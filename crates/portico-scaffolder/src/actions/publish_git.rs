@@ -175,7 +175,7 @@ impl Git<'_> {
 
 /// The git configuration that sends `username:token` as Basic credentials to `remote`'s
 /// origin only (set through `GIT_CONFIG_*`, never argv), with credential helpers off so that
-/// nothing else is offered or stored.
+/// nothing else is offered or stored, and redirects not followed.
 pub(super) fn token_config(
     action: &str,
     remote: &str,
@@ -193,6 +193,8 @@ pub(super) fn token_config(
     );
     Ok(vec![
         ("credential.helper".to_owned(), String::new()),
+        // The header is meant for this origin only; a redirect could lead elsewhere.
+        ("http.followRedirects".to_owned(), "false".to_owned()),
         (
             format!("http.{origin}.extraHeader"),
             format!("Authorization: Basic {basic}"),
