@@ -425,6 +425,7 @@ spec:
         description: The ${{{{ parameters.name }}}} service
         gitAuthorName: Template Bot
         gitCommitMessage: Create ${{{{ parameters.name }}}}
+        topics: [demo]
   output:
     remoteUrl: ${{{{ steps.publish.output.remoteUrl }}}}
     repoContentsUrl: ${{{{ steps.publish.output.repoContentsUrl }}}}
@@ -517,6 +518,11 @@ fn publish_github_creates_the_repository_and_pushes_the_workspace() {
         TOKEN,
     );
     assert!(run.output.status.success(), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Not supported yet, ignored: topics"),
+        "{}",
+        run.stderr
+    );
     let output = &run.report["output"];
     let base = fake.base();
     assert_eq!(output["remoteUrl"], format!("{base}/git/acme/orders.git"));

@@ -21,6 +21,45 @@ use crate::forge::{
 };
 use crate::workspace::resolve_in;
 
+/// Backstage inputs of the two actions that Portico accepts but does not apply yet (branch
+/// protection, collaborators, merge settings, …); a step that gives one is told so in its log.
+const NOT_YET: &[&str] = &[
+    "access",
+    "protectDefaultBranch",
+    "protectEnforceAdmins",
+    "requireCodeOwnerReviews",
+    "bypassPullRequestAllowances",
+    "requiredApprovingReviewCount",
+    "restrictions",
+    "requiredStatusCheckContexts",
+    "requireBranchesToBeUpToDate",
+    "requiredConversationResolution",
+    "requiredCommitSigning",
+    "deleteBranchOnMerge",
+    "allowMergeCommit",
+    "allowSquashMerge",
+    "allowRebaseMerge",
+    "allowAutoMerge",
+    "squashMergeCommitTitle",
+    "squashMergeCommitMessage",
+    "collaborators",
+    "hasProjects",
+    "hasWiki",
+    "hasIssues",
+    "topics",
+    "repoVariables",
+    "secrets",
+    "oidcCustomization",
+    "customProperties",
+    "subscribe",
+    "setUserAsOwner",
+    "settings",
+    "branches",
+    "projectVariables",
+    "skipExisting",
+    "signCommit",
+];
+
 /// Which forge an action publishes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Forge {
@@ -488,6 +527,17 @@ impl ScaffolderAction for PublishForge {
                 token,
             };
 
+            let ignored: Vec<&str> = NOT_YET
+                .iter()
+                .copied()
+                .filter(|key| input.get(key).is_some())
+                .collect();
+            if !ignored.is_empty() {
+                ctx.log(&format!(
+                    "Not supported yet, ignored: {} (the repository is created with the forge's defaults)",
+                    ignored.join(", ")
+                ));
+            }
             ctx.log(&format!(
                 "Creating the repository {owner}/{repo} on {host} ({})",
                 self.forge.name()
