@@ -7,6 +7,7 @@ mod debug;
 mod fetch;
 mod fs;
 mod input;
+mod publish_forge;
 mod publish_git;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,8 @@ use portico_plugin_api::ScaffolderAction;
 use serde_json::{Value, json};
 
 pub use publish_git::GitOptions;
+
+use crate::forge::PublishSettings;
 
 /// The actions a runner can call, by id.
 #[derive(Clone, Default)]
@@ -35,8 +38,16 @@ impl ActionRegistry {
         Self::default()
     }
 
-    /// Every built-in action: fetch:*, fs:*, debug:*, catalog:* and publish:git.
+    /// Every built-in action with default settings: no integrations and no forge API client,
+    /// so `publish:github` and `publish:gitlab` are listed but fail with a clear message.
     pub fn builtin() -> Self {
+        Self::builtin_with(PublishSettings::default())
+    }
+
+    /// Every built-in action: fetch:*, fs:*, debug:*, catalog:*, publish:git, publish:github
+    /// and publish:gitlab, the publish actions configured with `settings`.
+    pub fn builtin_with(settings: PublishSettings) -> Self {
+        let settings = Arc::new(settings);
         let mut registry = Self::new();
         registry.register(Arc::new(fetch::FetchPlain));
         registry.register(Arc::new(fetch::FetchPlainFile));
@@ -49,9 +60,15 @@ impl ActionRegistry {
         registry.register(Arc::new(catalog::CatalogWrite));
         registry.register(Arc::new(catalog::CatalogFetch));
         registry.register(Arc::new(catalog::CatalogRegister));
-        registry.register(Arc::new(
-            publish_git::PublishGit::new(GitOptions::default()),
-        ));
+        registry.register(Arc::new(publish_git::PublishGit::new(settings.git.clone())));
+        registry.register(Arc::new(publish_forge::PublishForge::new(
+            publish_forge::Forge::GitHub,
+            Arc::clone(&settings),
+        )));
+        registry.register(Arc::new(publish_forge::PublishForge::new(
+            publish_forge::Forge::GitLab,
+            settings,
+        )));
         registry
     }
 

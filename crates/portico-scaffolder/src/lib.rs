@@ -10,6 +10,7 @@ pub mod actions;
 pub mod dry_run;
 pub mod expr;
 mod filters;
+pub mod forge;
 pub mod params;
 pub mod runner;
 pub mod secrets;
@@ -23,6 +24,9 @@ pub use actions::{ActionRegistry, GitOptions};
 pub use dry_run::{DryRunError, DryRunFile, DryRunRequest, DryRunResult, TemplateFiles, dry_run};
 pub use expr::{ExprError, Limits, Renderer, Syntax};
 pub use filters::{parse_entity_ref, parse_repo_url};
+pub use forge::{
+    ForgeHttp, ForgeMethod, ForgeRequest, ForgeResponse, Integration, Integrations, PublishSettings,
+};
 pub use params::{
     ParameterError, ParametersError, active_pages, apply_defaults, validate_parameters,
 };

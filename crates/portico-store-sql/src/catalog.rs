@@ -690,8 +690,17 @@ async fn apply_in(
 }
 
 impl SqlStore {
+    /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`):
+    /// these transactions read before they write, and a deferred one whose snapshot another
+    /// connection has committed past fails its first write at once with SQLITE_BUSY_SNAPSHOT
+    /// ("database is locked", code 517), which `busy_timeout` does not wait out — seen when
+    /// a scaffolder task's `catalog:register` ran while the task worker wrote its events.
     async fn begin(&self) -> StoreResult<Tx> {
-        self.pool.begin().await.map_err(database_error)
+        match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.pool.begin().await,
+        }
+        .map_err(database_error)
     }
 }
 

@@ -58,7 +58,7 @@ pub struct Loaded {
     /// will not do everything they say; show them to the operator.
     pub warnings: Vec<ConfigWarning>,
     /// Backstage sections and keys that were present and are accepted, but that Portico does
-    /// not use yet (`auth`, `integrations`, `backend.cors`, …), as dotted paths in document
+    /// not use yet (`auth`, `techdocs`, `backend.cors`, …), as dotted paths in document
     /// order. Worth one informational log line; not a mistake in the file.
     pub unused: Vec<String>,
 }
@@ -72,6 +72,8 @@ pub struct AppConfig {
     pub backend: BackendSection,
     /// `catalog.*`.
     pub catalog: CatalogSection,
+    /// `integrations.github[]` and `integrations.gitlab[]` (the scaffolder's publish actions).
+    pub integrations: portico_scaffolder::Integrations,
     /// `techdocs.*`.
     pub techdocs: TechDocsSection,
 }

@@ -38,5 +38,6 @@ pub fn load(files: &[PathBuf]) -> anyhow::Result<ServeOptions> {
         readonly: config.catalog.readonly,
         demo: files.is_empty(),
         techdocs: config.techdocs.clone(),
+        integrations: config.integrations.clone(),
     })
 }

@@ -7,6 +7,7 @@ mod catalog;
 mod config;
 mod config_bridge;
 mod fetch;
+mod forge_http;
 mod scaffold;
 mod scaffolder_wiring;
 mod serve;

@@ -15,8 +15,8 @@ use std::sync::atomic::AtomicBool;
 use anyhow::{Context, bail};
 use clap::Args;
 use portico_scaffolder::{
-    ActionRegistry, PrepareError, RunEvent, RunObserver, RunRequest, RunStatus, Runner, StepStatus,
-    Template,
+    ActionRegistry, Integrations, PrepareError, RunEvent, RunObserver, RunRequest, RunStatus,
+    Runner, StepStatus, Template,
 };
 use serde_json::{Map, Value};
 
@@ -44,6 +44,10 @@ pub struct ScaffoldArgs {
     /// Print the final report as JSON on stdout instead of text.
     #[arg(long)]
     json: bool,
+    /// An app-config.yaml whose `integrations` (GitHub, GitLab hosts and tokens) the publish
+    /// actions use; repeat to merge several in order (later wins).
+    #[arg(long = "config", value_name = "FILE")]
+    configs: Vec<PathBuf>,
 }
 
 /// Runs the command.
@@ -55,10 +59,17 @@ pub fn run(args: &ScaffoldArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let actions = match actions(&args.configs) {
+        Ok(actions) => actions,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            return ExitCode::from(2);
+        }
+    };
     let Some(runtime) = crate::async_runtime() else {
         return ExitCode::from(1);
     };
-    let runner = Runner::new(ActionRegistry::builtin());
+    let runner = Runner::new(actions);
     let observer = Arc::new(Progress);
     let report = match runtime.block_on(runner.run(prepared, observer)) {
         Ok(report) => report,
@@ -126,6 +137,22 @@ fn prepare(args: &ScaffoldArgs) -> anyhow::Result<RunRequest> {
         task_id: "cli".to_owned(),
         cancel: Arc::new(AtomicBool::new(false)),
     })
+}
+
+/// The built-in actions, the publish actions configured from `--config`'s `integrations`.
+fn actions(configs: &[PathBuf]) -> anyhow::Result<ActionRegistry> {
+    let integrations = if configs.is_empty() {
+        Integrations::default()
+    } else {
+        let loaded = crate::config::load(configs, &|name| std::env::var(name).ok())?;
+        for warning in &loaded.warnings {
+            eprintln!("warning: {warning}");
+        }
+        loaded.config.integrations
+    };
+    Ok(ActionRegistry::builtin_with(
+        crate::forge_http::publish_settings(integrations)?,
+    ))
 }
 
 fn split_pair<'a>(pair: &'a str, flag: &str) -> anyhow::Result<(&'a str, &'a str)> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use portico_catalog::engine::Engine;
 use portico_plugin_api::{BoxFuture, PluginError, ScaffolderCatalog};
 use portico_scaffolder::{
-    ActionRegistry, Runner, Scaffolder, ScaffolderService, TaskEngine, TaskOptions,
+    ActionRegistry, PublishSettings, Runner, Scaffolder, ScaffolderService, TaskEngine, TaskOptions,
 };
 use portico_store::LocationOrigin;
 use portico_store_sql::SqlStore;
@@ -45,23 +45,43 @@ impl ScaffolderCatalog for EngineCatalog {
                 .register_location(location_type, &target, LocationOrigin::Api)
                 .await
                 .map_err(|error| PluginError::Failed(format!("catalog:register: {error}")))?;
-            // The engine does not report the entities a location produced; the step's
-            // `entityRef` output stays empty and `catalogInfoUrl` names what was registered.
-            Ok(Vec::new())
+            // Registering does not say what the location produces; like Backstage's action,
+            // ask with a dry run, so the step can output `entityRef`. The location stays
+            // registered when the dry run fails (the catalog reports its errors itself).
+            match self.engine.dry_run(location_type, &target).await {
+                Ok((entities, _)) => Ok(entities.iter().filter_map(entity_ref_of).collect()),
+                Err(error) => {
+                    tracing::warn!(%target, %error, "catalog:register: the registered location cannot be read yet");
+                    Ok(Vec::new())
+                }
+            }
         })
     }
+}
+
+/// `kind:namespace/name` as Backstage's `stringifyEntityRef` writes it (kind lower-cased).
+fn entity_ref_of(entity: &Value) -> Option<String> {
+    let kind = entity.get("kind")?.as_str()?;
+    let metadata = entity.get("metadata")?;
+    let name = metadata.get("name")?.as_str()?;
+    let namespace = metadata
+        .get("namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("default");
+    Some(format!("{}:{namespace}/{name}", kind.to_ascii_lowercase()))
 }
 
 /// Starts the task worker (until `shutdown`) and returns the service for `/api/scaffolder`.
 pub fn start(
     store: SqlStore,
     engine: Arc<Engine<SqlStore>>,
+    publish: PublishSettings,
     shutdown: watch::Receiver<bool>,
 ) -> Arc<dyn ScaffolderService> {
     let catalog: Arc<dyn ScaffolderCatalog> = Arc::new(EngineCatalog { engine });
     let tasks = Arc::new(TaskEngine::new(
         Arc::new(store),
-        Runner::new(ActionRegistry::builtin()),
+        Runner::new(ActionRegistry::builtin_with(publish)),
         TaskOptions::default(),
         Some(Arc::clone(&catalog)),
     ));

@@ -86,6 +86,8 @@ pub struct ServeOptions {
     pub demo: bool,
     /// `techdocs.*`.
     pub techdocs: crate::config::TechDocsSection,
+    /// `integrations.github|gitlab` for the scaffolder's publish actions.
+    pub integrations: portico_scaffolder::Integrations,
 }
 
 /// Runs the server.
@@ -161,8 +163,13 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (failed_tx, mut failed_rx) = watch::channel(None::<String>);
     let failure = failed_tx.subscribe();
-    let scaffolder =
-        crate::scaffolder_wiring::start(task_store, Arc::clone(&engine), shutdown_rx.clone());
+    let publish = crate::forge_http::publish_settings(options.integrations.clone())?;
+    let scaffolder = crate::scaffolder_wiring::start(
+        task_store,
+        Arc::clone(&engine),
+        publish,
+        shutdown_rx.clone(),
+    );
     let docs_shutdown = shutdown_rx.clone();
     let worker = {
         let engine = Arc::clone(&engine);

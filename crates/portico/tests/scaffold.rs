@@ -72,19 +72,19 @@ fn refuses_bad_values_and_unknown_actions_before_any_step() {
     assert!(stderr.contains("Basics: instance.name"), "{stderr}");
     assert!(!stderr.contains("[1/"), "no step may run: {stderr}");
 
-    let docs = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/backstage-software-templates/docs-template/template.yaml");
+    let rails = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/testdata/backstage-software-templates/rails-demo/template.yaml");
     let out2 = dir.path().join("out2");
     let output = portico(&[
         "scaffold",
-        docs.to_str().unwrap(),
+        rails.to_str().unwrap(),
         "--out",
         out2.to_str().unwrap(),
         "--dry-run",
     ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(
-        text(&output.stderr).contains("unknown action \"publish:github\""),
+        text(&output.stderr).contains("unknown action \"fetch:rails\""),
         "{}",
         text(&output.stderr)
     );

@@ -27,6 +27,12 @@ fn write_template(dir: &Path, remote: &str) {
     std::fs::create_dir_all(dir.join("skeleton")).unwrap();
     std::fs::write(dir.join("skeleton/README.md"), "# ${{ values.name }}\n").unwrap();
     std::fs::write(
+        dir.join("registered.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: Registered-Svc\nspec:\n  type: service\n  lifecycle: experimental\n  owner: group:default/platform\n",
+    )
+    .unwrap();
+    let registered = dir.join("registered.yaml");
+    std::fs::write(
         dir.join("template.yaml"),
         format!(
             r#"apiVersion: scaffolder.backstage.io/v1beta3
@@ -56,11 +62,18 @@ spec:
       name: Publish
       action: publish:git
       input: {{remoteUrl: '{remote}'}}
+    - id: register
+      name: Register
+      action: catalog:register
+      input: {{catalogInfoUrl: 'file://{registered}'}}
   output:
     links:
       - title: Repository
         url: ${{{{ steps.publish.output.remoteUrl }}}}
-"#
+      - title: In the catalog
+        entityRef: ${{{{ steps.register.output.entityRef }}}}
+"#,
+            registered = registered.display()
         ),
     )
     .unwrap();
@@ -187,11 +200,6 @@ async fn tasks_run_stream_and_publish_through_the_api() {
         None,
     )
     .await;
-    assert_eq!(task["status"], "completed", "{task}");
-    assert_eq!(
-        task["spec"]["templateInfo"]["entityRef"],
-        "template:default/git-demo"
-    );
     let (_, events) = call(
         &client,
         reqwest::Method::GET,
@@ -199,10 +207,20 @@ async fn tasks_run_stream_and_publish_through_the_api() {
         None,
     )
     .await;
+    assert_eq!(task["status"], "completed", "{events}");
+    assert_eq!(
+        task["spec"]["templateInfo"]["entityRef"],
+        "template:default/git-demo"
+    );
     let last = events.as_array().unwrap().last().unwrap().clone();
     assert_eq!(
         last["body"]["output"]["links"][0]["url"],
         remote.as_str(),
+        "{last}"
+    );
+    // catalog:register outputs the registered entity (kind lower-cased, name as written).
+    assert_eq!(
+        last["body"]["output"]["links"][1]["entityRef"], "component:default/Registered-Svc",
         "{last}"
     );
     let (_, list) = call(

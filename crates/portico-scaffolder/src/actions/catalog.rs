@@ -191,8 +191,14 @@ impl ScaffolderAction for CatalogRegister {
             output.insert("catalogInfoUrl".to_owned(), Value::String(url.clone()));
             match catalog.register_location(&url).await {
                 Ok(refs) => {
-                    if let Some(first) = refs.first() {
-                        output.insert("entityRef".to_owned(), Value::String(first.clone()));
+                    // Backstage's choice: the first entity that is not a Location, else the
+                    // first one.
+                    let chosen = refs
+                        .iter()
+                        .find(|r| !r.to_ascii_lowercase().starts_with("location:"))
+                        .or_else(|| refs.first());
+                    if let Some(entity_ref) = chosen {
+                        output.insert("entityRef".to_owned(), Value::String(entity_ref.clone()));
                     }
                 }
                 Err(error) if input.bool("optional")? => {

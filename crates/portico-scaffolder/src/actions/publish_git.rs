@@ -74,7 +74,7 @@ fn check_remote(url: &str) -> Result<(), PluginError> {
 }
 
 /// A remote URL without credentials, for logs and outputs.
-fn redact(url: &str) -> String {
+pub(super) fn redact(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if !parsed.username().is_empty() || parsed.password().is_some() => {
             let _ = parsed.set_username("");
@@ -85,16 +85,23 @@ fn redact(url: &str) -> String {
     }
 }
 
-struct Git<'a> {
-    options: &'a GitOptions,
-    git_dir: &'a Path,
-    work_tree: &'a Path,
-    author_name: &'a str,
-    author_email: &'a str,
+/// One git repository being published: its `.git` outside the workspace, the folder it
+/// commits, and the environment every git command gets.
+pub(super) struct Git<'a> {
+    pub(super) action: &'static str,
+    pub(super) options: &'a GitOptions,
+    pub(super) git_dir: &'a Path,
+    pub(super) work_tree: &'a Path,
+    pub(super) author_name: &'a str,
+    pub(super) author_email: &'a str,
+    /// Extra configuration passed through `GIT_CONFIG_*` variables, not `-c`, so that values
+    /// such as an `Authorization` header never appear in the command line (`ps`).
+    pub(super) hidden_config: Vec<(String, String)>,
 }
 
 impl Git<'_> {
-    async fn run(&self, args: &[&str]) -> Result<String, PluginError> {
+    pub(super) async fn run(&self, args: &[&str]) -> Result<String, PluginError> {
+        let action = self.action;
         let mut command = Command::new(&self.options.git);
         command
             .arg("--git-dir")
@@ -117,30 +124,113 @@ impl Git<'_> {
             .env("GIT_COMMITTER_EMAIL", self.author_email)
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
+        if !self.hidden_config.is_empty() {
+            // Replaces any GIT_CONFIG_COUNT of our own environment, which is what we want:
+            // only the entries listed here.
+            command.env("GIT_CONFIG_COUNT", self.hidden_config.len().to_string());
+            for (index, (key, value)) in self.hidden_config.iter().enumerate() {
+                command.env(format!("GIT_CONFIG_KEY_{index}"), key);
+                command.env(format!("GIT_CONFIG_VALUE_{index}"), value);
+            }
+        }
         let what = args.first().copied().unwrap_or("git");
         let output = tokio::time::timeout(self.options.timeout, command.output())
             .await
             .map_err(|_| {
                 failed(
-                    ACTION,
+                    action,
                     format!("git {what} took longer than {:?}", self.options.timeout),
                 )
             })?
             .map_err(|error| {
                 failed(
-                    ACTION,
+                    action,
                     format!("cannot run git ({}): {error}", self.options.git.display()),
                 )
             })?;
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
             return Err(failed(
-                ACTION,
+                action,
                 format!("git {what} failed: {}", redact_text(stderr.trim())),
             ));
         }
         Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
     }
+
+    /// Commits the whole work tree as the first commit of `branch`; returns its hash.
+    pub(super) async fn commit_all(
+        &self,
+        branch: &str,
+        message: &str,
+    ) -> Result<String, PluginError> {
+        self.run(&["init", "--quiet", "--initial-branch", branch])
+            .await?;
+        self.run(&["add", "--all"]).await?;
+        self.run(&["commit", "--quiet", "--allow-empty", "--message", message])
+            .await?;
+        self.run(&["rev-parse", "HEAD"]).await
+    }
+}
+
+/// The git configuration that sends `username:token` as Basic credentials to `remote`'s
+/// origin only (set through `GIT_CONFIG_*`, never argv), with credential helpers off so that
+/// nothing else is offered or stored, and redirects not followed.
+pub(super) fn token_config(
+    action: &str,
+    remote: &str,
+    username: &str,
+    token: &str,
+) -> Result<Vec<(String, String)>, PluginError> {
+    let origin = http_origin(remote).ok_or_else(|| {
+        PluginError::Input(format!(
+            "{action}: a token is only sent to http(s) remotes without credentials in the URL"
+        ))
+    })?;
+    let basic = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{username}:{token}"),
+    );
+    Ok(vec![
+        ("credential.helper".to_owned(), String::new()),
+        // The header is meant for this origin only; a redirect could lead elsewhere.
+        ("http.followRedirects".to_owned(), "false".to_owned()),
+        (
+            format!("http.{origin}.extraHeader"),
+            format!("Authorization: Basic {basic}"),
+        ),
+    ])
+}
+
+/// `scheme://host[:port]/` of an http(s) URL without credentials — the scope of a token
+/// header — or `None` for any other kind of URL.
+pub(super) fn http_origin(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    if !matches!(parsed.scheme(), "http" | "https")
+        || !parsed.username().is_empty()
+        || parsed.password().is_some()
+    {
+        return None;
+    }
+    let host = parsed.host_str()?;
+    Some(match parsed.port() {
+        Some(port) => format!("{}://{host}:{port}/", parsed.scheme()),
+        None => format!("{}://{host}/", parsed.scheme()),
+    })
+}
+
+/// Refuses branch names git could read as an option or that are not a single ref name.
+pub(super) fn check_branch(action: &str, branch: &str) -> Result<(), PluginError> {
+    if branch.is_empty()
+        || branch.starts_with('-')
+        || branch.contains("..")
+        || branch.contains(char::is_whitespace)
+    {
+        return Err(PluginError::Input(format!(
+            "{action}: {branch:?} is not a branch name"
+        )));
+    }
+    Ok(())
 }
 
 /// Removes `user:password@` from any URL in git's messages.
@@ -173,6 +263,8 @@ impl ScaffolderAction for PublishGit {
             "gitAuthorName": {"type": "string", "description": "Author name for the commit"},
             "gitAuthorEmail": {"type": "string", "description": "Author email for the commit"},
             "repoContentsUrl": {"type": "string", "description": "What to report as repoContentsUrl (for catalog:register), default the remote URL"},
+            "token": {"type": "string", "description": "A token for an http(s) remote (for example ${{ secrets.token }}), sent by git as Basic credentials; credential helpers are not used then"},
+            "tokenUsername": {"type": "string", "description": "The user name sent with token, default x-access-token (GitHub; GitLab and Gitea accept any)"},
         }})
     }
     fn output_schema(&self) -> Value {
@@ -188,14 +280,7 @@ impl ScaffolderAction for PublishGit {
             let remote = input.required_str("remoteUrl")?;
             check_remote(remote)?;
             let branch = input.str("defaultBranch")?.unwrap_or("main");
-            if branch.starts_with('-')
-                || branch.contains("..")
-                || branch.contains(char::is_whitespace)
-            {
-                return Err(PluginError::Input(format!(
-                    "{ACTION}: {branch:?} is not a branch name"
-                )));
-            }
+            check_branch(ACTION, branch)?;
             let source = resolve_in(&ctx.workspace, input.str("sourcePath")?.unwrap_or("./"))
                 .map_err(|e| failed(ACTION, e))?;
             if !source.is_dir() {
@@ -205,6 +290,7 @@ impl ScaffolderAction for PublishGit {
             }
             let git_dir = tempfile::tempdir().map_err(|e| failed(ACTION, e))?;
             let git = Git {
+                action: ACTION,
                 options: &self.options,
                 git_dir: git_dir.path(),
                 work_tree: &source,
@@ -214,16 +300,18 @@ impl ScaffolderAction for PublishGit {
                 author_email: input
                     .str("gitAuthorEmail")?
                     .unwrap_or(&self.options.author_email),
+                hidden_config: match input.str("token")?.filter(|t| !t.is_empty()) {
+                    None => Vec::new(),
+                    Some(token) => {
+                        let username = input.str("tokenUsername")?.unwrap_or("x-access-token");
+                        token_config(ACTION, remote, username, token)?
+                    }
+                },
             };
             let message = input
                 .str("gitCommitMessage")?
                 .unwrap_or(&self.options.commit_message);
-            git.run(&["init", "--quiet", "--initial-branch", branch])
-                .await?;
-            git.run(&["add", "--all"]).await?;
-            git.run(&["commit", "--quiet", "--allow-empty", "--message", message])
-                .await?;
-            let commit = git.run(&["rev-parse", "HEAD"]).await?;
+            let commit = git.commit_all(branch, message).await?;
             let refspec = format!("HEAD:refs/heads/{branch}");
             ctx.log(&format!(
                 "Pushing {commit} to {} ({branch})",

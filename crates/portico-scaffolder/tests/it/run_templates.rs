@@ -126,7 +126,7 @@ fn kitchen_sink_values() -> Value {
 async fn unsupported_actions_are_refused_up_front() {
     let runner = Runner::new(ActionRegistry::builtin());
     let template = load(&testdata(
-        "backstage-software-templates/docs-template/template.yaml",
+        "backstage-software-templates/rails-demo/template.yaml",
     ));
     let error = runner
         .prepare(&template, &serde_json::Map::new())
@@ -134,10 +134,12 @@ async fn unsupported_actions_are_refused_up_front() {
     let PrepareError::UnknownActions(unknown) = &error else {
         panic!("{error}")
     };
-    assert_eq!(unknown[0].action, "publish:github");
+    // publish:github (step 2) and catalog:register are known; only fetch:rails is not.
+    let actions: Vec<&str> = unknown.iter().map(|u| u.action.as_str()).collect();
+    assert_eq!(actions, ["fetch:rails"]);
     assert!(
         error.to_string().contains(
-            "unknown action \"publish:github\" in step \"publish\" (spec.steps[1].action)"
+            "unknown action \"fetch:rails\" in step \"fetch-base\" (spec.steps[0].action)"
         ),
         "{error}"
     );

@@ -975,7 +975,6 @@ my-plugin: {enabled: true}
         loaded.unused,
         [
             "auth",
-            "integrations",
             "my-plugin",
             "backend.cors",
             "app.support",
@@ -1096,7 +1095,7 @@ auth:
       development:
         clientSecret: ${AUTH_GITHUB_CLIENT_SECRET}
         key: {$file: /run/secrets/missing-github-key}
-integrations: {$include: missing-integrations.yaml}
+proxy: {$include: missing-proxy.yaml}
 backend:
   auth:
     keys: [{secret: {$env: BACKEND_SECRET}}]
@@ -1107,7 +1106,7 @@ backend:
     assert!(loaded.warnings.is_empty());
     assert_eq!(
         loaded.unused,
-        ["auth", "integrations", "backend.auth", "app.support"]
+        ["auth", "proxy", "backend.auth", "app.support"]
     );
 
     // Where Portico reads the value, the failure is the error.
@@ -1188,4 +1187,57 @@ fn techdocs_builder_settings() {
         error_of("techdocs:\n  buildTimeout: {seconds: 0}\n"),
         "FILE:2:3: techdocs.buildTimeout: the timeout must be longer than zero"
     );
+}
+
+#[test]
+fn integrations_are_read_and_their_tokens_never_printed() {
+    let (_f, _file, loaded) = load_yaml(
+        "integrations:
+  github:
+    - host: github.com
+      token: ${GITHUB_TOKEN}
+    - host: ghe.example.com
+      token: ghp-enterprise
+      apiBaseUrl: https://ghe.example.com/api/v3/
+      apps: []
+  gitlab:
+    - host: gitlab.example.com:8443
+  bitbucketCloud: [{username: u}]
+",
+    );
+    let github = &loaded.config.integrations.github;
+    assert_eq!(github.len(), 2);
+    // ${GITHUB_TOKEN} is not set: the entry stays, without a token.
+    assert_eq!(github[0].token, None);
+    assert_eq!(github[1].token.as_deref(), Some("ghp-enterprise"));
+    assert_eq!(
+        github[1].api_base_url.as_deref(),
+        Some("https://ghe.example.com/api/v3")
+    );
+    assert_eq!(
+        loaded.config.integrations.gitlab[0].host,
+        "gitlab.example.com:8443"
+    );
+    assert_eq!(loaded.warnings.len(), 1, "{:?}", loaded.warnings);
+    assert!(
+        loaded.warnings[0]
+            .to_string()
+            .contains("integrations.github[0].token: the token is not set"),
+        "{:?}",
+        loaded.warnings
+    );
+    assert_eq!(
+        loaded.unused,
+        ["integrations.bitbucketCloud", "integrations.github[1].apps"]
+    );
+    assert!(!format!("{:?}", loaded.config).contains("ghp-enterprise"));
+
+    assert_eq!(
+        error_of("integrations:\n  github:\n    - host: https://github.com\n"),
+        "FILE:3:7: integrations.github[0].host: expected a host such as github.com or \
+         git.example.com:8443 (no scheme or path), found \"https://github.com\""
+    );
+    let error = error_of("integrations:\n  gitlab:\n    - host: x\n      token: [secret-123]\n");
+    assert!(error.contains("integrations.gitlab[0].token"), "{error}");
+    assert!(!error.contains("secret-123"), "{error}");
 }

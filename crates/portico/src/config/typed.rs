@@ -3,9 +3,9 @@
 //! for keys that are ignored.
 //!
 //! Three kinds of keys are told apart in the sections Portico reads (`app`, `backend`,
-//! `catalog`): keys it uses; Backstage keys it accepts but does not use yet (listed in
+//! `catalog`, `integrations`): keys it uses; Backstage keys it accepts but does not use yet (listed in
 //! [`Loaded::unused`]); and unknown keys (a warning, with a "did you mean" when one is close).
-//! At the top level, other Backstage sections (`auth`, `integrations`, …) and any key that
+//! At the top level, other Backstage sections (`auth`, `techdocs`, …) and any key that
 //! does not look like a misspelling of `app`, `backend` or `catalog` (it may configure a
 //! Backstage plugin) are listed in `unused`. `null` counts as absent everywhere. Numbers,
 //! ports and booleans may also be strings (`port: ${PORT}`), since substitution yields strings.
@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use portico_catalog::{AllowRule, ReadAllowList};
 use portico_model::{FieldPath, KindRegistry};
+use portico_scaffolder::{Integration, Integrations};
 use portico_store::OrphanStrategy;
 use url::Url;
 
@@ -33,11 +34,10 @@ use portico_techdocs::BuilderMode;
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
-const TOP: &[&str] = &["app", "backend", "catalog", "techdocs"];
+const TOP: &[&str] = &["app", "backend", "catalog", "integrations", "techdocs"];
 /// Backstage's other sections: accepted, not used yet.
 const TOP_LATER: &[&str] = &[
     "auth",
-    "integrations",
     "scaffolder",
     "proxy",
     "permission",
@@ -131,6 +131,23 @@ const TECHDOCS_LATER: &[&str] = &[
     "frontendUrl",
 ];
 const BUILD_TIMEOUT_FORMS: &str = "a duration such as {minutes: 10}, \"PT10M\" or \"10m\"";
+const INTEGRATIONS: &[&str] = &["github", "gitlab"];
+const INTEGRATIONS_LATER: &[&str] = &[
+    "azure",
+    "bitbucket",
+    "bitbucketCloud",
+    "bitbucketServer",
+    "gerrit",
+    "gitea",
+    "harness",
+    "awsS3",
+    "awsCodeCommit",
+    "googleGcs",
+    "azureBlobStorage",
+];
+const INTEGRATION: &[&str] = &["host", "token", "apiBaseUrl"];
+const GITHUB_LATER: &[&str] = &["rawBaseUrl", "apps"];
+const GITLAB_LATER: &[&str] = &["baseUrl", "commitSigningKey"];
 
 const CLIENTS: &str = "\"better-sqlite3\", \"sqlite3\", \"sqlite\" or \"pg\"";
 const PG_FORMS: &str = "a postgres:// URL or {host, port, user, password, database}";
@@ -150,11 +167,14 @@ pub(super) fn read(root: Option<&Node>) -> Result<Loaded> {
             let catalog =
                 reader.catalog(root.get("catalog"), &root_path.key("catalog"), &backend)?;
             let techdocs = reader.techdocs(root.get("techdocs"), &root_path.key("techdocs"))?;
+            let integrations =
+                reader.integrations(root.get("integrations"), &root_path.key("integrations"))?;
             AppConfig {
                 app,
                 backend,
                 catalog,
                 techdocs,
+                integrations,
             }
         }
     };
@@ -250,6 +270,79 @@ impl Reader {
             app.base_url = http_url(base_url, &path.key("baseUrl"))?;
         }
         Ok(app)
+    }
+
+    /// `integrations.github[]` and `integrations.gitlab[]`: `{host, token?, apiBaseUrl?}`.
+    fn integrations(&mut self, node: Option<&Node>, path: &FieldPath) -> Result<Integrations> {
+        let mut integrations = Integrations::default();
+        let Some(node) = node else {
+            return Ok(integrations);
+        };
+        mapping(node, path)?;
+        self.keys(node, path, INTEGRATIONS, INTEGRATIONS_LATER);
+        for (forge, later) in [("github", GITHUB_LATER), ("gitlab", GITLAB_LATER)] {
+            let Some(entries) = node.get(forge) else {
+                continue;
+            };
+            let forge_path = path.key(forge);
+            let mut parsed: Vec<Integration> = Vec::new();
+            for (i, item) in list(entries, &forge_path)?.iter().enumerate() {
+                let item_path = forge_path.index(i);
+                mapping(item, &item_path)?;
+                self.keys(item, &item_path, INTEGRATION, later);
+                let host_node = required(item, "host", &item_path, "a host such as github.com")?;
+                let host_path = item_path.key("host");
+                let host = string(host_node, &host_path)?.trim();
+                if host.contains("://") || host.contains(['/', ' ', '?', '#', '@']) {
+                    return Err(expected(
+                        host_node,
+                        &host_path,
+                        "a host such as github.com or git.example.com:8443 (no scheme or path)",
+                    ));
+                }
+                if parsed
+                    .iter()
+                    .any(|other| other.host.eq_ignore_ascii_case(host))
+                {
+                    return Err(host_node.origin.error(
+                        &host_path,
+                        format!("the host {} is configured twice", quote(host)),
+                    ));
+                }
+                let token_path = item_path.key("token");
+                let token = match item.get("token") {
+                    None => None,
+                    // Backstage's own app-config says `token: ${GITHUB_TOKEN}`; without the
+                    // variable the host is still known, and publishing to it fails clearly.
+                    Some(token) if matches!(token.value, Value::Unresolved(_)) => {
+                        self.warn(
+                            token,
+                            &token_path,
+                            "the token is not set (its substitution failed); publishing to \
+                             this host needs a token in the step's input",
+                        );
+                        None
+                    }
+                    Some(token) => {
+                        Some(text(token, &token_path)?).filter(|token| !token.trim().is_empty())
+                    }
+                };
+                let api_base_url = item
+                    .get("apiBaseUrl")
+                    .map(|url| http_url(url, &item_path.key("apiBaseUrl")))
+                    .transpose()?;
+                parsed.push(Integration {
+                    host: host.to_owned(),
+                    token,
+                    api_base_url,
+                });
+            }
+            match forge {
+                "github" => integrations.github = parsed,
+                _ => integrations.gitlab = parsed,
+            }
+        }
+        Ok(integrations)
     }
 
     fn backend(&mut self, node: Option<&Node>, path: &FieldPath) -> Result<BackendSection> {
@@ -812,7 +905,8 @@ impl Reader {
 fn expected(node: &Node, path: &FieldPath, what: &str) -> ConfigError {
     let found = match &node.value {
         Value::Unresolved(err) => return (**err).clone(),
-        // Connection strings and passwords must not end up in logs.
+        // Connection strings, passwords and tokens must not end up in logs.
+        Value::String(_) | Value::Number(_) if is_secret_path(path) => "a value".to_owned(),
         Value::String(text)
             if !text.is_empty() && path.to_string().starts_with("backend.database.connection") =>
         {
@@ -822,6 +916,12 @@ fn expected(node: &Node, path: &FieldPath, what: &str) -> ConfigError {
     };
     node.origin
         .error(path, format!("expected {what}, found {found}"))
+}
+
+/// Whether the value at `path` is a credential (an integration's token).
+fn is_secret_path(path: &FieldPath) -> bool {
+    let text = path.to_string();
+    text.starts_with("integrations.") && text.ends_with(".token")
 }
 
 /// The value under `key` of `parent`, or an error naming the missing key.

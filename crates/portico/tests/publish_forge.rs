@@ -1,0 +1,1005 @@
+//! End-to-end tests of `publish:github` and `publish:gitlab` through `portico scaffold`: the real
+//! binary reads the integrations from an app-config.yaml, creates the repository through the
+//! forge's REST API, and pushes the rendered workspace with the real git CLI over smart HTTP.
+//!
+//! THE FORGE API IS THE ONLY FAKE: a local HTTP server on 127.0.0.1:0 answers the handful of
+//! GitHub / GitLab REST calls the actions make (checking the token on each), creates a real bare
+//! repository on disk for each repository it is asked to create, and serves git over HTTP by
+//! running the real `git http-backend` CGI — after checking the Authorization header git sends.
+//! The pushed commits are then read back with git itself. One test runs Backstage's own
+//! docs-template as a task of `portico serve`, including `catalog:register` of the pushed
+//! catalog-info.yaml (the fake also answers raw file reads of its repositories).
+
+// Test code: a failed unwrap is a failed test with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+const TOKEN: &str = "forge-token-s3cr3t";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    GitHub,
+    GitLab,
+}
+
+/// What the fake forge knows and saw.
+#[derive(Debug)]
+struct Fake {
+    kind: Kind,
+    addr: SocketAddr,
+    /// Bare repositories live under `<root>/<owner path>/<repo>.git`.
+    root: PathBuf,
+    /// Every API call as `METHOD path` and its JSON body.
+    calls: Mutex<Vec<(String, Value)>>,
+    created: Mutex<BTreeSet<String>>,
+}
+
+impl Fake {
+    fn api_token_ok(&self, headers: &HeaderMap) -> bool {
+        let value = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        match self.kind {
+            Kind::GitHub => value("authorization") == Some(&format!("Bearer {TOKEN}")),
+            Kind::GitLab => value("private-token") == Some(TOKEN),
+        }
+    }
+
+    fn git_user(&self) -> &'static str {
+        match self.kind {
+            Kind::GitHub => "x-access-token",
+            Kind::GitLab => "oauth2",
+        }
+    }
+
+    /// Creates `<owner>/<repo>.git` as a bare repository; `false` when it exists.
+    fn create(&self, owner: &str, repo: &str) -> bool {
+        let key = format!("{owner}/{repo}");
+        if !self.created.lock().unwrap().insert(key.clone()) {
+            return false;
+        }
+        // "ghost" repositories are announced but never created, so that pushing to them fails.
+        if owner != "ghost" {
+            let dir = self.root.join(format!("{key}.git"));
+            std::fs::create_dir_all(&dir).unwrap();
+            git(&["init", "--bare", "--quiet"], &dir);
+        }
+        true
+    }
+
+    fn base(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+fn json_response(status: StatusCode, body: Value) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn handle(
+    State(fake): State<Arc<Fake>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_owned();
+    if let Some(rest) = path.strip_prefix("/git/") {
+        return git_http(&fake, &method, rest, uri.query(), &headers, body).await;
+    }
+    if let Some(response) = raw_file(&fake, &path) {
+        return response;
+    }
+    let body_json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let call = match uri.query() {
+        Some(query) => format!("{method} {path}?{query}"),
+        None => format!("{method} {path}"),
+    };
+    fake.calls.lock().unwrap().push((call, body_json.clone()));
+    if !fake.api_token_ok(&headers) {
+        return json_response(
+            StatusCode::UNAUTHORIZED,
+            json!({"message": match fake.kind { Kind::GitHub => "Bad credentials", Kind::GitLab => "401 Unauthorized" }}),
+        );
+    }
+    match fake.kind {
+        Kind::GitHub => github_api(&fake, &method, &path, &body_json),
+        Kind::GitLab => gitlab_api(&fake, &method, &path, uri.query(), &body_json),
+    }
+}
+
+/// `GET /<owner>/<repo>/blob/<branch>/<path>` (the `repoContentsUrl` the actions report, plus
+/// a file path) answers the file's raw bytes from the bare repository, as a public repository
+/// would, so that `catalog:register` can read the pushed catalog-info.yaml.
+fn raw_file(fake: &Fake, path: &str) -> Option<Response> {
+    let (repo, rest) = path.trim_start_matches('/').split_once("/blob/")?;
+    let (branch, file) = rest.split_once('/')?;
+    let dir = fake.root.join(format!("{repo}.git"));
+    let output = Command::new("git")
+        .arg("--git-dir")
+        .arg(&dir)
+        .args(["show", &format!("{branch}:{file}")])
+        .output()
+        .ok()?;
+    Some(if output.status.success() {
+        (StatusCode::OK, output.stdout).into_response()
+    } else {
+        (StatusCode::NOT_FOUND, "no such file").into_response()
+    })
+}
+
+/// The GitHub REST subset: `GET /users/{owner}`, `POST /orgs/{org}/repos`, `POST /user/repos`.
+fn github_api(fake: &Fake, method: &Method, path: &str, body: &Value) -> Response {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let not_found = || json_response(StatusCode::NOT_FOUND, json!({"message": "Not Found"}));
+    let create = |owner: &str| {
+        let name = body["name"].as_str().unwrap_or_default();
+        if !fake.create(owner, name) {
+            return json_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                json!({"message": "Repository creation failed.", "errors": [{"resource": "Repository", "code": "custom", "field": "name", "message": "name already exists on this account"}]}),
+            );
+        }
+        json_response(
+            StatusCode::CREATED,
+            json!({
+                "name": name,
+                "full_name": format!("{owner}/{name}"),
+                "clone_url": format!("{}/git/{owner}/{name}.git", fake.base()),
+                "html_url": format!("{}/{owner}/{name}", fake.base()),
+            }),
+        )
+    };
+    match (method.as_str(), segments.as_slice()) {
+        ("GET", ["api", "v3", "users", owner]) => match *owner {
+            "acme" | "ghost" => json_response(
+                StatusCode::OK,
+                json!({"login": owner, "type": "Organization"}),
+            ),
+            "dev" | "alice" => {
+                json_response(StatusCode::OK, json!({"login": owner, "type": "User"}))
+            }
+            _ => not_found(),
+        },
+        ("GET", ["api", "v3", "user"]) => json_response(StatusCode::OK, json!({"login": "dev"})),
+        ("POST", ["api", "v3", "orgs", org, "repos"]) => create(org),
+        // The token belongs to the user "dev".
+        ("POST", ["api", "v3", "user", "repos"]) => create("dev"),
+        _ => not_found(),
+    }
+}
+
+/// The GitLab REST subset: `GET /namespaces?search=`, `POST /projects`.
+fn gitlab_api(
+    fake: &Fake,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    body: &Value,
+) -> Response {
+    let namespaces = [(7, "platform/backend"), (8, "platform")];
+    match (method.as_str(), path) {
+        ("GET", "/api/v4/namespaces") => {
+            let search = query
+                .and_then(|q| q.strip_prefix("search="))
+                .unwrap_or_default()
+                .replace("%2F", "/");
+            let found: Vec<Value> = namespaces
+                .iter()
+                .filter(|(_, full_path)| full_path.contains(search.as_str()))
+                .map(|(id, full_path)| json!({"id": id, "full_path": full_path, "kind": "group"}))
+                .collect();
+            json_response(StatusCode::OK, Value::Array(found))
+        }
+        ("POST", "/api/v4/projects") => {
+            let Some((_, owner)) = namespaces
+                .iter()
+                .find(|(id, _)| body["namespace_id"] == json!(id))
+            else {
+                return json_response(
+                    StatusCode::NOT_FOUND,
+                    json!({"message": "404 Namespace Not Found"}),
+                );
+            };
+            let name = body["path"].as_str().unwrap_or_default();
+            if !fake.create(owner, name) {
+                return json_response(
+                    StatusCode::BAD_REQUEST,
+                    json!({"message": {"name": ["has already been taken"], "path": ["has already been taken"]}}),
+                );
+            }
+            json_response(
+                StatusCode::CREATED,
+                json!({
+                    "id": 42,
+                    "path_with_namespace": format!("{owner}/{name}"),
+                    "http_url_to_repo": format!("{}/git/{owner}/{name}.git", fake.base()),
+                    "web_url": format!("{}/{owner}/{name}", fake.base()),
+                }),
+            )
+        }
+        _ => json_response(StatusCode::NOT_FOUND, json!({"message": "404 Not Found"})),
+    }
+}
+
+/// Git smart HTTP through the real `git http-backend` CGI, for requests that carry the token
+/// as Basic credentials; 401 otherwise.
+async fn git_http(
+    fake: &Fake,
+    method: &Method,
+    rest: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{TOKEN}", fake.git_user()))
+    );
+    let authorized = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        == Some(expected.as_str());
+    if !authorized {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Basic realm=\"fake forge\"")],
+            "authentication required",
+        )
+            .into_response();
+    }
+    let header_text = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut command = Command::new("git");
+    command
+        .arg("http-backend")
+        .env("GIT_PROJECT_ROOT", &fake.root)
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env("REQUEST_METHOD", method.as_str())
+        .env("PATH_INFO", format!("/{rest}"))
+        .env("QUERY_STRING", query.unwrap_or_default())
+        .env("CONTENT_TYPE", header_text(header::CONTENT_TYPE))
+        .env("CONTENT_LENGTH", body.len().to_string())
+        .env(
+            "HTTP_CONTENT_ENCODING",
+            header_text(header::CONTENT_ENCODING),
+        )
+        .env(
+            "GIT_PROTOCOL",
+            header_text(header::HeaderName::from_static("git-protocol")),
+        )
+        // Set by the web server after authentication; it enables receive-pack (push).
+        .env("REMOTE_USER", fake.git_user())
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let output = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = command.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&body).unwrap();
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    cgi_response(&output.stdout)
+}
+
+/// A CGI answer (headers, blank line, body) as an HTTP response.
+fn cgi_response(stdout: &[u8]) -> Response {
+    // http-backend ends its headers with a blank line ("\r\n" line ends, "\n" tolerated).
+    let (head, body) = match find(stdout, b"\r\n\r\n") {
+        Some(at) => (&stdout[..at], &stdout[at + 4..]),
+        None => match find(stdout, b"\n\n") {
+            Some(at) => (&stdout[..at], &stdout[at + 2..]),
+            None => (stdout, &[][..]),
+        },
+    };
+    let mut status = StatusCode::OK;
+    let mut response_headers = HeaderMap::new();
+    for line in String::from_utf8_lossy(head).lines() {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("status") {
+            let code = value.split(' ').next().unwrap_or("200");
+            status = StatusCode::from_u16(code.parse().unwrap_or(200)).unwrap();
+        } else if let (Ok(name), Ok(value)) = (
+            header::HeaderName::from_bytes(name.trim().as_bytes()),
+            header::HeaderValue::from_str(value),
+        ) {
+            response_headers.insert(name, value);
+        }
+    }
+    (status, response_headers, body.to_vec()).into_response()
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
+}
+
+/// Starts the fake forge on 127.0.0.1:0 in a thread of its own (the test drives the binary
+/// synchronously); it lives until the test process ends.
+fn start(kind: Kind) -> (Arc<Fake>, tempfile::TempDir) {
+    let root = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let fake = Arc::new(Fake {
+        kind,
+        addr: listener.local_addr().unwrap(),
+        root: root.path().to_path_buf(),
+        calls: Mutex::new(Vec::new()),
+        created: Mutex::new(BTreeSet::new()),
+    });
+    let app = axum::Router::new()
+        .fallback(handle)
+        .with_state(Arc::clone(&fake));
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    (fake, root)
+}
+
+fn git(args: &[&str], cwd: &Path) -> String {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// A template folder: a skeleton rendered by fetch:template, then the forge's publish action.
+fn template(dir: &Path, action: &str) -> PathBuf {
+    std::fs::create_dir_all(dir.join("skeleton/src")).unwrap();
+    std::fs::write(dir.join("skeleton/README.md"), "# ${{ values.name }}\n").unwrap();
+    std::fs::write(
+        dir.join("skeleton/src/main.txt"),
+        "main of ${{ values.name }}\n",
+    )
+    .unwrap();
+    let path = dir.join("template.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: publish-demo
+spec:
+  type: service
+  parameters:
+    - required: [name, repoUrl]
+      properties:
+        name: {{type: string}}
+        repoUrl: {{type: string}}
+  steps:
+    - id: fetch
+      action: fetch:template
+      input:
+        url: ./skeleton
+        values:
+          name: ${{{{ parameters.name }}}}
+    - id: publish
+      action: {action}
+      input:
+        repoUrl: ${{{{ parameters.repoUrl }}}}
+        description: The ${{{{ parameters.name }}}} service
+        gitAuthorName: Template Bot
+        gitCommitMessage: Create ${{{{ parameters.name }}}}
+        topics: [demo]
+  output:
+    remoteUrl: ${{{{ steps.publish.output.remoteUrl }}}}
+    repoContentsUrl: ${{{{ steps.publish.output.repoContentsUrl }}}}
+    commitHash: ${{{{ steps.publish.output.commitHash }}}}
+    projectId: ${{{{ steps.publish.output.projectId }}}}
+"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// An app-config.yaml whose integration for `host` points at the fake forge; the token comes
+/// from `FORGE_TOKEN` in the environment, as Backstage configs write it.
+fn config(dir: &Path, fake: &Fake, host: &str) -> PathBuf {
+    let (section, api) = match fake.kind {
+        Kind::GitHub => ("github", "api/v3"),
+        Kind::GitLab => ("gitlab", "api/v4"),
+    };
+    let path = dir.join("app-config.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "integrations:\n  {section}:\n    - host: {host}\n      token: ${{FORGE_TOKEN}}\n      apiBaseUrl: {}/{api}\n",
+            fake.base()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+struct Scaffolded {
+    output: Output,
+    report: Value,
+    stderr: String,
+}
+
+fn scaffold(template: &Path, config: &Path, repo_url: &str, token: &str) -> Scaffolded {
+    let out = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .args(["scaffold", template.to_str().unwrap(), "--config"])
+        .arg(config)
+        .args(["--set", "name=orders", "--set"])
+        .arg(format!("repoUrl={repo_url}"))
+        .arg("--out")
+        .arg(out.path().join("ws"))
+        .arg("--json")
+        .env("FORGE_TOKEN", token)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let report = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for text in [stdout.as_ref(), stderr.as_str()] {
+        assert!(!text.contains(TOKEN), "the token leaked: {text}");
+    }
+    Scaffolded {
+        output,
+        report,
+        stderr,
+    }
+}
+
+/// The files of the pushed branch and their content, read from the bare repository.
+fn pushed(fake: &Fake, repo: &str, branch: &str) -> (Vec<String>, String, String, String) {
+    let dir = fake.root.join(format!("{repo}.git"));
+    let files = git(&["ls-tree", "-r", "--name-only", branch], &dir);
+    let readme = git(&["show", &format!("{branch}:README.md")], &dir);
+    let log = git(&["log", "--format=%s|%an", branch], &dir);
+    let head = git(&["rev-parse", branch], &dir);
+    (
+        files.lines().map(str::to_owned).collect(),
+        readme,
+        log,
+        head,
+    )
+}
+
+#[test]
+fn publish_github_creates_the_repository_and_pushes_the_workspace() {
+    let (fake, _root) = start(Kind::GitHub);
+    let dir = tempfile::tempdir().unwrap();
+    let template = template(dir.path(), "publish:github");
+    let config = config(dir.path(), &fake, "github.fake.test");
+
+    let run = scaffold(
+        &template,
+        &config,
+        "github.fake.test?owner=acme&repo=orders",
+        TOKEN,
+    );
+    assert!(run.output.status.success(), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Not supported yet, ignored: topics"),
+        "{}",
+        run.stderr
+    );
+    let output = &run.report["output"];
+    let base = fake.base();
+    assert_eq!(output["remoteUrl"], format!("{base}/git/acme/orders.git"));
+    assert_eq!(
+        output["repoContentsUrl"],
+        format!("{base}/acme/orders/blob/main")
+    );
+    let (files, readme, log, head) = pushed(&fake, "acme/orders", "main");
+    assert_eq!(files, ["README.md", "src/main.txt"]);
+    assert_eq!(readme, "# orders");
+    assert_eq!(log, "Create orders|Template Bot");
+    assert_eq!(output["commitHash"], head.as_str());
+    // acme is an organisation: the repository was created under it, private, described.
+    let calls = fake.calls.lock().unwrap().clone();
+    let names: Vec<&str> = calls.iter().map(|(call, _)| call.as_str()).collect();
+    assert_eq!(
+        names,
+        ["GET /api/v3/users/acme", "POST /api/v3/orgs/acme/repos"]
+    );
+    assert_eq!(
+        calls[1].1,
+        json!({"name": "orders", "private": true, "visibility": "private", "description": "The orders service"})
+    );
+
+    // A user's repository goes through POST /user/repos.
+    let run = scaffold(
+        &template,
+        &config,
+        "github.fake.test?owner=dev&repo=tool",
+        TOKEN,
+    );
+    assert!(run.output.status.success(), "{}", run.stderr);
+    assert_eq!(pushed(&fake, "dev/tool", "main").0.len(), 2);
+    assert!(
+        fake.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(call, _)| call == "POST /api/v3/user/repos")
+    );
+
+    // The git endpoint really requires the token: without it, git is refused.
+    let clone = tempfile::tempdir().unwrap();
+    let refused = Command::new("git")
+        .args([
+            "clone",
+            "--quiet",
+            &format!("{base}/git/acme/orders.git"),
+            "c",
+        ])
+        .current_dir(clone.path())
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(!clone.path().join("c/README.md").exists());
+}
+
+#[test]
+fn publish_github_failures_are_clear_and_never_show_the_token() {
+    let (fake, _root) = start(Kind::GitHub);
+    let dir = tempfile::tempdir().unwrap();
+    let template = template(dir.path(), "publish:github");
+    let config = config(dir.path(), &fake, "github.fake.test");
+
+    // A wrong token: the API answers 401.
+    let run = scaffold(
+        &template,
+        &config,
+        "github.fake.test?owner=acme&repo=a",
+        "not-the-token",
+    );
+    assert_eq!(run.output.status.code(), Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "publish:github: GitHub refused the token for github.fake.test (HTTP 401: Bad credentials)"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("not-the-token"), "{}", run.stderr);
+
+    // The repository exists already: 422, said so.
+    let first = scaffold(
+        &template,
+        &config,
+        "github.fake.test?owner=acme&repo=b",
+        TOKEN,
+    );
+    assert!(first.output.status.success(), "{}", first.stderr);
+    let again = scaffold(
+        &template,
+        &config,
+        "github.fake.test?owner=acme&repo=b",
+        TOKEN,
+    );
+    assert_eq!(again.output.status.code(), Some(1));
+    assert!(
+        again
+            .stderr
+            .contains("the repository acme/b already exists on github.fake.test (HTTP 422"),
+        "{}",
+        again.stderr
+    );
+
+    // A user's repository with another user's token: refused before anything is created.
+    let run = scaffold(
+        &template,
+        &config,
+        "github.fake.test?owner=alice&repo=e",
+        TOKEN,
+    );
+    assert!(
+        run.stderr
+            .contains("\"alice\" is a user, and the token belongs to \"dev\""),
+        "{}",
+        run.stderr
+    );
+    assert!(!fake.root.join("dev/e.git").exists() && !fake.root.join("alice/e.git").exists());
+
+    // No integration for the host.
+    let run = scaffold(
+        &template,
+        &config,
+        "other.example.com?owner=acme&repo=c",
+        TOKEN,
+    );
+    assert!(
+        run.stderr
+            .contains("no integrations.github entry for the host other.example.com"),
+        "{}",
+        run.stderr
+    );
+
+    // The push fails (the forge announced a repository git cannot reach).
+    let run = scaffold(
+        &template,
+        &config,
+        "github.fake.test?owner=ghost&repo=d",
+        TOKEN,
+    );
+    assert_eq!(run.output.status.code(), Some(1));
+    assert!(
+        run.stderr.contains("publish:github: git push failed")
+            && run.stderr.contains("the repository was created at http://"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn publish_gitlab_creates_the_project_in_its_group_and_pushes() {
+    let (fake, _root) = start(Kind::GitLab);
+    let dir = tempfile::tempdir().unwrap();
+    let template = template(dir.path(), "publish:gitlab");
+    let config = config(dir.path(), &fake, "gitlab.fake.test");
+
+    let run = scaffold(
+        &template,
+        &config,
+        "gitlab.fake.test?owner=platform/backend&repo=orders",
+        TOKEN,
+    );
+    assert!(run.output.status.success(), "{}", run.stderr);
+    let output = &run.report["output"];
+    let base = fake.base();
+    assert_eq!(
+        output["remoteUrl"],
+        format!("{base}/git/platform/backend/orders.git")
+    );
+    assert_eq!(
+        output["repoContentsUrl"],
+        format!("{base}/platform/backend/orders/-/blob/main")
+    );
+    assert_eq!(output["projectId"], 42);
+    let (files, readme, _, head) = pushed(&fake, "platform/backend/orders", "main");
+    assert_eq!(files, ["README.md", "src/main.txt"]);
+    assert_eq!(readme, "# orders");
+    assert_eq!(output["commitHash"], head.as_str());
+    let calls = fake.calls.lock().unwrap().clone();
+    assert_eq!(
+        calls[0].0,
+        "GET /api/v4/namespaces?search=platform%2Fbackend"
+    );
+    assert_eq!(
+        calls[1].1,
+        json!({"namespace_id": 7, "name": "orders", "path": "orders", "visibility": "private", "description": "The orders service"})
+    );
+
+    // The same project again: GitLab's 400 "has already been taken", said so.
+    let again = scaffold(
+        &template,
+        &config,
+        "gitlab.fake.test?owner=platform/backend&repo=orders",
+        TOKEN,
+    );
+    assert_eq!(again.output.status.code(), Some(1));
+    assert!(
+        again.stderr.contains(
+            "the project platform/backend/orders already exists on gitlab.fake.test (HTTP 400"
+        ),
+        "{}",
+        again.stderr
+    );
+
+    // A wrong token: 401.
+    let run = scaffold(
+        &template,
+        &config,
+        "gitlab.fake.test?owner=platform&repo=x",
+        "wrong",
+    );
+    assert!(
+        run.stderr
+            .contains("GitLab refused the token for gitlab.fake.test (HTTP 401"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn publish_git_sends_a_token_input_to_an_http_remote() {
+    let (fake, _root) = start(Kind::GitHub);
+    assert!(fake.create("acme", "plain"));
+    let remote = format!("{}/git/acme/plain.git", fake.base());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("skeleton")).unwrap();
+    std::fs::write(dir.path().join("skeleton/README.md"), "# plain\n").unwrap();
+    let template = dir.path().join("template.yaml");
+    std::fs::write(
+        &template,
+        format!(
+            "apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {{name: plain}}
+spec:
+  type: service
+  steps:
+    - id: fetch
+      action: fetch:plain
+      input: {{url: ./skeleton}}
+    - id: publish
+      action: publish:git
+      input:
+        remoteUrl: {remote}
+        token: ${{{{ secrets.token }}}}
+"
+        ),
+    )
+    .unwrap();
+    let run = |token: &str| {
+        let out = tempfile::tempdir().unwrap();
+        let output = Command::new(env!("CARGO_BIN_EXE_portico"))
+            .args(["scaffold", template.to_str().unwrap(), "--secret"])
+            .arg(format!("token={token}"))
+            .arg("--out")
+            .arg(out.path().join("ws"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(!stderr.contains(TOKEN), "{stderr}");
+        (output.status.success(), stderr)
+    };
+    let (ok, stderr) = run("wrong");
+    assert!(!ok && stderr.contains("git push failed"), "{stderr}");
+    let (ok, stderr) = run(TOKEN);
+    assert!(ok, "{stderr}");
+    let (files, readme, _, _) = pushed(&fake, "acme/plain", "main");
+    assert_eq!(files, ["README.md"]);
+    assert_eq!(readme, "# plain");
+}
+
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// Backstage's own docs-template (fetch:template, publish:github, catalog:register) as a task of
+/// a real `portico serve`: the repository is created on the fake forge, the skeleton pushed, and
+/// the pushed catalog-info.yaml registered — read back over HTTP from the fake forge.
+#[tokio::test(flavor = "multi_thread")]
+async fn backstages_docs_template_publishes_and_registers_through_serve() {
+    let (fake, _root) = start(Kind::GitHub);
+    let work = tempfile::tempdir().unwrap();
+    let template = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/testdata/backstage-software-templates/docs-template/template.yaml")
+        .canonicalize()
+        .unwrap();
+    let config = work.path().join("app-config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "backend:
+  database: {{client: better-sqlite3, connection: {{directory: {data}}}}}
+  reading:
+    allow: [{{host: '{addr}'}}]
+catalog:
+  rules: [{{allow: [Component, Template, Location]}}]
+  locations: [{{type: file, target: {template}}}]
+integrations:
+  github:
+    # repoUrl says github.com (the template allows only that host); its API is the fake.
+    - host: github.com
+      token: ${{FORGE_TOKEN}}
+      apiBaseUrl: {base}/api/v3
+",
+            data = work.path().join("data").display(),
+            addr = fake.addr,
+            template = template.display(),
+            base = fake.base(),
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .current_dir(work.path())
+        .env("FORGE_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let stderr = child.stderr.take().unwrap();
+    let server = Server(child);
+    let logs = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::BufReader::new(stderr), &mut text).unwrap();
+        text
+    });
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("Portico listening on ")
+        .unwrap()
+        .to_owned();
+    let api = format!("{base}/api/scaffolder/v2");
+    let client = reqwest::Client::new();
+
+    // Wait until the catalog has loaded the template (polling a readiness condition).
+    let schema_url = format!("{api}/templates/default/template/docs-template/parameter-schema");
+    let mut loaded = false;
+    for _ in 0..400 {
+        let response = client.get(&schema_url).send().await.unwrap();
+        if response.status() == 200 {
+            loaded = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(loaded, "the template never appeared in the catalog");
+
+    let actions: Value = serde_json::from_str(
+        &client
+            .get(format!("{api}/actions"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    for id in ["publish:github", "publish:gitlab"] {
+        let action = actions
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id)
+            .unwrap_or_else(|| panic!("{id} is not listed: {actions}"));
+        assert_eq!(action["schema"]["input"]["required"], json!(["repoUrl"]));
+    }
+
+    let values = json!({
+        "name": "team-docs", "description": "Docs of the team", "owner": "group:default/platform",
+        "repoUrl": "github.com?owner=acme&repo=team-docs",
+    });
+    let created: Value = serde_json::from_str(
+        &client
+            .post(format!("{api}/tasks"))
+            .header("content-type", "application/json")
+            .body(
+                json!({"templateRef": "template:default/docs-template", "values": values})
+                    .to_string(),
+            )
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let id = created["id"].as_str().expect("a task id").to_owned();
+    // The event stream ends by itself after the completion event.
+    let stream = client
+        .get(format!("{api}/tasks/{id}/eventstream"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!stream.contains(TOKEN), "the token reached the task log");
+    let events: Value = serde_json::from_str(
+        &client
+            .get(format!("{api}/tasks/{id}/events"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    let last = events.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["body"]["status"], "completed", "{events}");
+    let links = &last["body"]["output"]["links"];
+    assert_eq!(
+        links[0]["url"],
+        format!("{}/git/acme/team-docs.git", fake.base())
+    );
+    assert_eq!(
+        links[1]["entityRef"], "component:default/team-docs",
+        "{last}"
+    );
+
+    let repo = fake.root.join("acme/team-docs.git");
+    let files = git(&["ls-tree", "-r", "--name-only", "main"], &repo);
+    assert_eq!(files, "catalog-info.yaml\ndocs/index.md\nmkdocs.yml");
+    let catalog_info = git(&["show", "main:catalog-info.yaml"], &repo);
+    assert!(
+        catalog_info.contains("name: \"team-docs\""),
+        "{catalog_info}"
+    );
+
+    // The registered component is in the catalog.
+    let entity = client
+        .get(format!(
+            "{base}/api/catalog/entities/by-name/component/default/team-docs"
+        ))
+        .send()
+        .await
+        .unwrap();
+    let mut status = entity.status().as_u16();
+    for _ in 0..400 {
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        status = client
+            .get(format!(
+                "{base}/api/catalog/entities/by-name/component/default/team-docs"
+            ))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+    }
+    assert_eq!(status, 200, "the registered component never appeared");
+
+    drop(server);
+    let logs = logs.join().unwrap();
+    assert!(!logs.contains(TOKEN), "the token reached the server log");
+    for entry in std::fs::read_dir(work.path().join("data")).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(
+            !bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
+            "the token reached the database"
+        );
+    }
+}
