@@ -233,7 +233,7 @@ async fn asset_bytes(client: &reqwest::Client, base: &str) -> anyhow::Result<usi
 #[allow(clippy::print_stdout)]
 fn report(results: &[SizeResult], options: &Options) {
     let kb = |bytes: usize| bytes as f64 / 1024.0;
-    println!("Machine: {}", machine_info());
+    println!("{}", machine_info());
     println!();
     println!(
         "Sequential requests on one keep-alive connection, {} timed per page (after a warm-up).",
