@@ -815,6 +815,11 @@ impl Server {
         }
     }
 
+    /// The server's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.pid
+    }
+
     /// Sends SIGTERM and waits up to [`SHUTDOWN_TIMEOUT`] for the exit (then kills it).
     pub(crate) fn stop(&mut self) -> anyhow::Result<Stopped> {
         let sent = Instant::now();
@@ -924,7 +929,7 @@ pub(crate) fn write_config(dir: &Path) -> anyhow::Result<PathBuf> {
 }
 
 /// A `/proc/<pid>/status` field in KiB (`VmRSS`, `VmHWM`).
-fn proc_status_kib(pid: u32, key: &str) -> Option<u64> {
+pub(crate) fn proc_status_kib(pid: u32, key: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     parse_status_kib(&text, key)
 }

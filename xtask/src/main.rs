@@ -16,6 +16,7 @@ use xtask::{bench, gen_catalog, tidy, workspace_root};
 mod bench_http;
 mod bench_ingest;
 mod bench_read_model;
+mod bench_scaffolder;
 mod bench_techdocs;
 mod bench_ui;
 
@@ -96,6 +97,25 @@ enum Command {
         /// Timed requests per page.
         #[arg(long, default_value_t = 200)]
         iterations: usize,
+    },
+    /// Time the scaffolder: `fetch:template` of a 2,000-file skeleton through `portico scaffold`
+    /// (real and dry run) and concurrent dry runs against `portico serve`.
+    BenchScaffolder {
+        /// Files in the `portico scaffold` skeleton.
+        #[arg(long, default_value_t = 2_000)]
+        files: usize,
+        /// Runs of each `portico scaffold` variant.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Concurrent dry runs against the server.
+        #[arg(long, default_value_t = 50)]
+        dry_runs: usize,
+        /// Files in the dry-run template.
+        #[arg(long, default_value_t = 100)]
+        dry_run_files: usize,
+        /// Use the existing target/release/portico instead of running `cargo build --release`.
+        #[arg(long)]
+        no_build: bool,
     },
     /// Build the in-memory read model from a generated catalog and time its queries.
     BenchReadModel {
@@ -209,6 +229,19 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             mkdocs: !no_mkdocs,
             mkdocs_timeout: std::time::Duration::from_secs(mkdocs_timeout_secs),
             incremental_runs,
+        })?,
+        Command::BenchScaffolder {
+            files,
+            runs,
+            dry_runs,
+            dry_run_files,
+            no_build,
+        } => bench_scaffolder::run(&bench_scaffolder::Options {
+            files,
+            runs,
+            dry_runs,
+            dry_run_files,
+            build: !no_build,
         })?,
         Command::BenchUi {
             sizes,
