@@ -156,10 +156,30 @@ pub fn render_page(
             "the page could not be rendered",
         ));
     }
-    rendered.content = sanitize(&html);
+    rendered.content = label_task_checkboxes(sanitize(&html));
     rendered.title = meta_title.or(first_h1);
     rendered.snippet_files = pre.snippet_files;
     rendered
+}
+
+/// Gives task-list checkboxes an accessible name (a checkbox without one fails axe's `label`
+/// rule). Runs on sanitized output, whose markup for them is fixed; the names are constants.
+fn label_task_checkboxes(html: String) -> String {
+    const CHECKED: &str =
+        r#"<input type="checkbox" class="task-list-item-checkbox" checked="" disabled="">"#;
+    const UNCHECKED: &str =
+        r#"<input type="checkbox" class="task-list-item-checkbox" disabled="">"#;
+    if !html.contains("task-list-item-checkbox") {
+        return html;
+    }
+    html.replace(
+        CHECKED,
+        r#"<input type="checkbox" class="task-list-item-checkbox" checked="" disabled="" aria-label="Done">"#,
+    )
+    .replace(
+        UNCHECKED,
+        r#"<input type="checkbox" class="task-list-item-checkbox" disabled="" aria-label="To do">"#,
+    )
 }
 
 /// Strips `---` front matter; returns its `title`, the body and the body's first line.

@@ -33,7 +33,10 @@ fn builder() -> &'static Builder<'static> {
                 "sub",
             ])
             .add_generic_attributes(["class", "id", "title", "align", "data-tabs"])
-            .add_tag_attributes("input", ["type", "checked", "disabled", "name"])
+            .add_tag_attributes(
+                "input",
+                ["type", "checked", "disabled", "name", "aria-label"],
+            )
             .add_tag_attributes("label", ["for"])
             .add_tag_attributes("details", ["open"])
             .add_tag_attributes(

@@ -436,7 +436,7 @@ const CONTENT_CSS: &str = "
 .docs-content .tabbed-labels > label { cursor: pointer; }
 .docs-content .tabbed-block { display: none; }
 .docs-content pre { overflow-x: auto; padding: 0.8rem; }
-.docs-content .headerlink { margin-left: 0.4rem; text-decoration: none; }
+.docs-content .headerlink { margin-left: 0.4rem; text-decoration: underline; }
 .docs-nav ul { list-style: none; padding-left: 0.75rem; margin: 0; }
 .docs-nav .md-nav__link--active { font-weight: 600; }
 .docs-nav .md-nav__link--section { display: none; }

@@ -1,8 +1,9 @@
 //! The UI in real headless Chromium through WebDriver (chromedriver started on a free port by
 //! the test, stopped after): home, filtering the catalog, an entity and its tabs, the petstore
 //! OpenAPI rendered, a graph link followed, registering and unregistering a location, dark
-//! mode, running a software template (form, review, the task's live log to its end) — and
-//! axe-core on each main page (no serious or critical violation).
+//! mode, running a software template (form, review, the task's live log to its end), the
+//! TechDocs reader (index, a page, a hostile page that must stay inert) — and axe-core on each
+//! main page (no serious or critical violation).
 //!
 //! Needs the Debian packages `chromium` and `chromium-driver` (`.ci/run` installs them). Without
 //! them the test says so loudly and passes — except in CI (`CI=true`), where it fails. A failed
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-use crate::{Running, Worker, start_scaffolder};
+use crate::{Running, Worker, start_scaffolder, start_with_docs};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -571,6 +572,7 @@ async fn dark_mode(client: &Client, ui: &Running) -> StepResult {
 
 async fn run_template(client: &Client, ui: &Running) -> StepResult {
     cmd(client.goto(&ui.url("/create")).await, "open create")?;
+    picture(client, "create").await;
     accessible(client, "create").await?;
     cmd(
         cmd(
@@ -586,6 +588,7 @@ async fn run_template(client: &Client, ui: &Running) -> StepResult {
         "click choose",
     )?;
     wait_for_path(client, "/create/templates/default/ui-demo").await?;
+    picture(client, "template-form").await;
     accessible(client, "template form").await?;
     for (id, text) in [
         ("p0-name", "browser-svc"),
@@ -688,6 +691,86 @@ async fn run_template(client: &Client, ui: &Running) -> StepResult {
     accessible(client, "task list").await
 }
 
+/// The docs index and a page in the reader, accessible; a page whose Markdown carries a script,
+/// event handlers and a `javascript:` link runs none of them in the real browser.
+async fn docs_reader(client: &Client, ui: &Running) -> StepResult {
+    cmd(client.goto(&ui.url("/docs")).await, "open docs")?;
+    let index = cmd(
+        cmd(client.find(Locator::Css("main")).await, "main")?
+            .text()
+            .await,
+        "index text",
+    )?;
+    ensure!(index.contains("Fixture Service"), "docs index: {index}");
+    picture(client, "docs-index").await;
+    accessible(client, "docs index").await?;
+    cmd(
+        client
+            .goto(&ui.url("/docs/default/component/fixture-docs/"))
+            .await,
+        "open a docs page",
+    )?;
+    ensure!(
+        cmd(client.find_all(Locator::Css("nav a")).await, "nav links")?.len() > 1,
+        "the reader shows the site's navigation"
+    );
+    picture(client, "docs-page").await;
+    accessible(client, "docs page").await?;
+
+    // Any alert() would be recorded here instead of blocking the page.
+    cmd(
+        client
+            .goto(&ui.url("/docs/default/component/hostile-docs/"))
+            .await,
+        "open the hostile page",
+    )?;
+    cmd(
+        client
+            .execute(
+                "window.__alerts = []; window.alert = m => window.__alerts.push(String(m));",
+                vec![],
+            )
+            .await,
+        "watch alerts",
+    )?;
+    let body = cmd(
+        cmd(client.find(Locator::Css("main")).await, "main")?
+            .text()
+            .await,
+        "page text",
+    )?;
+    ensure!(
+        body.contains("Before the script.") && body.contains("After the script."),
+        "the hostile page's text is shown: {body}"
+    );
+    // Hover and click what carried handlers; follow the link that was `javascript:`.
+    for css in ["main img", "main div", "main a"] {
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            let _ = element.click().await;
+        }
+    }
+    let report = cmd(
+        client
+            .execute(
+                "return { alerts: window.__alerts || [], \
+                   scripts: [...document.querySelectorAll('main script')].length, \
+                   handlers: [...document.querySelectorAll('main *')].filter(e => [...e.attributes].some(a => a.name.startsWith('on'))).length, \
+                   js_links: [...document.querySelectorAll('main a')].filter(a => (a.getAttribute('href') || '').trim().toLowerCase().startsWith('javascript:')).length };",
+                vec![],
+            )
+            .await,
+        "inspect the page",
+    )?;
+    ensure!(
+        report["alerts"].as_array().is_some_and(Vec::is_empty)
+            && report["scripts"] == 0
+            && report["handlers"] == 0
+            && report["js_links"] == 0,
+        "hostile docs content is live: {report}"
+    );
+    Ok(())
+}
+
 async fn run_step<F: std::future::Future<Output = StepResult>>(
     client: &Client,
     name: &str,
@@ -752,6 +835,29 @@ async fn browser_journey() {
         &mut failures,
     )
     .await;
+    let _ = client.close().await;
+    drop(driver);
+    assert!(
+        failures.is_empty(),
+        "browser steps failed:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_reader_in_the_browser() {
+    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
+        let message = "chromium and chromedriver are not installed (apt-get install chromium chromium-driver): the browser tests did not run";
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
+        eprintln!("\n!!!!!!!!\n!!! {message}\n!!!!!!!!\n");
+        return;
+    }
+    let ui = start_with_docs(crate::docs::publish_sites).await;
+    let work = tempfile::tempdir().unwrap();
+    let driver = start_driver(&work.path().join("chromedriver.log")).await;
+    let client = connect(&driver, &work.path().join("profile")).await;
+    let mut failures = Vec::new();
+    run_step(&client, "docs", docs_reader(&client, &ui), &mut failures).await;
     let _ = client.close().await;
     drop(driver);
     assert!(

@@ -62,7 +62,7 @@ fn builder_fixture() -> PathBuf {
 }
 
 /// Writes [`DOCUMENTED`], builds and publishes two sites; returns the published folder.
-fn publish_sites(files: &Path) -> PathBuf {
+pub(crate) fn publish_sites(files: &Path) -> PathBuf {
     std::fs::write(files.join("documented.yaml"), DOCUMENTED).unwrap();
     let work = files.join("techdocs");
     let published = work.join("published");
