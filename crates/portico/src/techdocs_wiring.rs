@@ -9,7 +9,7 @@ use std::sync::Arc;
 use portico_catalog::engine::Engine;
 use portico_catalog::read_model::Predicate;
 use portico_store_sql::SqlStore;
-use portico_techdocs::builds::source::TECHDOCS_REF;
+use portico_techdocs::builds::source::{MANAGED_BY_LOCATION, TECHDOCS_REF};
 use portico_techdocs::{BuilderOptions, DocsBuilder, DocsBuilds, DocsCatalog, Publisher};
 use serde_json::Value;
 use tokio::sync::watch;
@@ -21,16 +21,59 @@ struct EngineDocs {
     engine: Arc<Engine<SqlStore>>,
 }
 
+/// The parts of an entity the builder reads. Deserializing only these (instead of whole
+/// entities into `Value`s) keeps a scan of 100k documented entities to a few MB.
+#[derive(serde::Deserialize)]
+struct DocumentedEntity {
+    kind: String,
+    metadata: DocumentedMetadata,
+}
+
+#[derive(serde::Deserialize)]
+struct DocumentedMetadata {
+    name: String,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    annotations: std::collections::BTreeMap<String, Value>,
+}
+
+impl DocumentedEntity {
+    fn into_value(self) -> Value {
+        let annotations: serde_json::Map<String, Value> = self
+            .metadata
+            .annotations
+            .into_iter()
+            .filter(|(key, _)| key == TECHDOCS_REF || key == MANAGED_BY_LOCATION)
+            .collect();
+        serde_json::json!({
+            "kind": self.kind,
+            "metadata": {
+                "name": self.metadata.name,
+                "namespace": self.metadata.namespace.unwrap_or_else(|| "default".to_owned()),
+                "annotations": annotations,
+            },
+        })
+    }
+}
+
 impl DocsCatalog for EngineDocs {
     fn documented_entities(&self) -> Vec<Value> {
-        let model = self.engine.read_model();
-        model
-            .refs_matching(&Predicate::Exists {
-                key: format!("metadata.annotations.{TECHDOCS_REF}"),
-            })
+        // Only the texts are taken under the read model's lock; parsing happens after it.
+        let texts: Vec<Arc<str>> = {
+            let model = self.engine.read_model();
+            model
+                .refs_matching(&Predicate::Exists {
+                    key: format!("metadata.annotations.{TECHDOCS_REF}"),
+                })
+                .iter()
+                .filter_map(|entity_ref| model.by_ref(entity_ref))
+                .collect()
+        };
+        texts
             .iter()
-            .filter_map(|entity_ref| model.by_ref(entity_ref))
-            .filter_map(|json| serde_json::from_str(&json).ok())
+            .filter_map(|json| serde_json::from_str::<DocumentedEntity>(json).ok())
+            .map(DocumentedEntity::into_value)
             .collect()
     }
 
