@@ -1105,11 +1105,7 @@ impl CatalogStore for SqlStore {
         lease_ms: i64,
         limit: usize,
     ) -> StoreResult<Vec<SourceRecord>> {
-        let lock = match self.dialect {
-            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
-            // SQLite has one writer at a time: the update below is atomic as it is.
-            Dialect::Sqlite => "",
-        };
+        let lock = self.dialect.claim_lock();
         let sql = format!(
             "UPDATE sources SET lease_owner = $1, lease_until = $2 WHERE source_key IN \
              (SELECT source_key FROM sources WHERE next_refresh_at <= $3 AND (lease_until IS NULL OR lease_until < $3) \

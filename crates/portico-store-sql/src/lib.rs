@@ -30,6 +30,17 @@ pub enum Dialect {
     Postgres,
 }
 
+impl Dialect {
+    /// What a lease claim's inner `SELECT` ends with: PostgreSQL skips rows another replica is
+    /// claiming; SQLite has one writer at a time, so the claiming update is atomic as it is.
+    pub(crate) fn claim_lock(self) -> &'static str {
+        match self {
+            Self::Postgres => " FOR UPDATE SKIP LOCKED",
+            Self::Sqlite => "",
+        }
+    }
+}
+
 /// The catalog store on SQLite or PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct SqlStore {

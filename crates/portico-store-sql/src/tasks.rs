@@ -8,7 +8,7 @@ use portico_store::{
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::{Dialect, SqlStore, database_error};
+use crate::{SqlStore, database_error};
 
 const TASK_COLUMNS: &str = "id, spec, status, created_by, has_secrets, created_at, \
     last_heartbeat_at, lease_owner, attempts, cancel_requested";
@@ -124,11 +124,7 @@ impl TaskStore for SqlStore {
         now: i64,
         lease_ms: i64,
     ) -> StoreResult<Option<TaskRecord>> {
-        let lock = match self.dialect {
-            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
-            // SQLite has one writer at a time: the update below is atomic as it is.
-            Dialect::Sqlite => "",
-        };
+        let lock = self.dialect.claim_lock();
         let sql = format!(
             "UPDATE scaffolder_tasks SET status = 'processing', lease_owner = $1, lease_until = $2, \
              last_heartbeat_at = $3, attempts = attempts + 1 WHERE id = \

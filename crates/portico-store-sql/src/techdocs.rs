@@ -7,7 +7,7 @@ use portico_store::{BuildOutcome, DocsBuildRecord, StoreResult, TechDocsStore};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::{Dialect, SqlStore, database_error};
+use crate::{SqlStore, database_error};
 
 const BUILD_COLUMNS: &str = "entity_ref, spec, source_hash, built_hash, state, requested_at, \
     started_at, last_built_at, duration_ms, warnings, error, lease_owner, lease_until, attempts";
@@ -72,11 +72,7 @@ impl TechDocsStore for SqlStore {
         now: i64,
         lease_ms: i64,
     ) -> StoreResult<Option<DocsBuildRecord>> {
-        let lock = match self.dialect {
-            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
-            // SQLite has one writer at a time: the update below is atomic as it is.
-            Dialect::Sqlite => "",
-        };
+        let lock = self.dialect.claim_lock();
         let sql = format!(
             "UPDATE techdocs_builds SET state = 'building', lease_owner = $1, lease_until = $2, \
              started_at = $3, attempts = attempts + 1 WHERE entity_ref = \
