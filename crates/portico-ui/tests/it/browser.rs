@@ -791,12 +791,21 @@ async fn run_step<F: std::future::Future<Output = StepResult>>(
     }
 }
 
+/// Whether Chromium and chromedriver are here; without them a test says so loudly and passes,
+/// except in CI (`CI=true`), where it fails.
+fn browser_installed() -> bool {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return true;
+    }
+    let message = "chromium and chromedriver are not installed (apt-get install chromium chromium-driver): the browser tests did not run";
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
+    eprintln!("\n!!!!!!!!\n!!! {message}\n!!!!!!!!\n");
+    false
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browser_journey() {
-    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
-        let message = "chromium and chromedriver are not installed (apt-get install chromium chromium-driver): the browser tests did not run";
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
-        eprintln!("\n!!!!!!!!\n!!! {message}\n!!!!!!!!\n");
+    if !browser_installed() {
         return;
     }
     let ui = start_scaffolder(Worker::Running).await;
@@ -846,10 +855,7 @@ async fn browser_journey() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn docs_reader_in_the_browser() {
-    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
-        let message = "chromium and chromedriver are not installed (apt-get install chromium chromium-driver): the browser tests did not run";
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
-        eprintln!("\n!!!!!!!!\n!!! {message}\n!!!!!!!!\n");
+    if !browser_installed() {
         return;
     }
     let ui = start_with_docs(crate::docs::publish_sites).await;
