@@ -530,7 +530,8 @@ impl<S: CatalogStore> Engine<S> {
         self.stitch_pending().await
     }
 
-    /// Like [`Engine::finish_processing`] for several sources, written in one transaction.
+    /// Waits for started sources and applies them to the store in one transaction; returns
+    /// the child sources they added.
     async fn finish_processing_batch(&self, batch: Vec<Started>) -> EngineResult<Vec<String>> {
         let mut updates = Vec::with_capacity(batch.len());
         for Started { key, task } in batch {
@@ -582,7 +583,7 @@ impl<S: CatalogStore> Engine<S> {
         }
         let mut children = Vec::new();
         for started in running {
-            children.extend(self.finish_processing(started).await?);
+            children.extend(self.finish_processing_batch(vec![started]).await?);
         }
         Ok(children)
     }
@@ -620,28 +621,6 @@ impl<S: CatalogStore> Engine<S> {
             )
         });
         Ok(Some(Started { key, task }))
-    }
-
-    /// Waits for a started source and applies it to the store; returns the child sources it
-    /// added.
-    async fn finish_processing(&self, started: Started) -> EngineResult<Vec<String>> {
-        let Started { key, task } = started;
-        let update = task
-            .await
-            .map_err(|err| EngineError::Internal(format!("processing {key} failed: {err}")))?;
-        let next = self.next_refresh_at(&key);
-        let Some(mut update) = update else {
-            self.store.reschedule_source(&key, next).await?;
-            return Ok(Vec::new());
-        };
-        update.next_refresh_at = next;
-        let _gate = self.write_gate.read().await;
-        let outcome = self
-            .store
-            .apply_source(update, self.settings.orphan_strategy)
-            .await?;
-        self.index(&[], &outcome.removed);
-        Ok(outcome.new_children)
     }
 
     /// When a source processed now is next due: the interval with ±25% jitter, so that
