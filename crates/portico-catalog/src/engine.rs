@@ -106,6 +106,9 @@ impl Stitcher for ModelStitcher {
 
 const STITCH_BATCH: usize = 1_000;
 
+/// How often the refresh loop forgets expired deletion tombstones.
+const TOMBSTONE_PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
 /// A source being read and parsed on a blocking thread.
 struct Started {
     key: String,
@@ -215,16 +218,7 @@ impl<S: CatalogStore> Engine<S> {
             self.set_origin(ReadModelOrigin::Snapshot(report));
             return Ok(());
         }
-        let mut after: Option<String> = None;
-        loop {
-            let page = self
-                .store
-                .final_entities(after.as_deref(), STITCH_BATCH)
-                .await?;
-            let Some(last) = page.last() else { break };
-            after = Some(last.entity_ref.clone());
-            self.index(&page, &[]);
-        }
+        self.rebuild_read_model().await?;
         self.set_position(position);
         self.set_origin(ReadModelOrigin::Rebuilt);
         Ok(())
@@ -764,9 +758,17 @@ impl<S: CatalogStore> Engine<S> {
     /// made to the database ([`Engine::sync_read_model`]), processes due sources in batches,
     /// pausing `idle` when nothing is due.
     pub async fn run_refresh_loop(&self, mut shutdown: watch::Receiver<bool>, idle: Duration) {
+        let mut next_prune = std::time::Instant::now();
         loop {
             if *shutdown.borrow() {
                 return;
+            }
+            if std::time::Instant::now() >= next_prune {
+                // Idempotent, so replicas sharing one database need not agree who does it.
+                if let Err(err) = self.prune_tombstones().await {
+                    tracing::warn!(error = %err, "Pruning deletion tombstones failed.");
+                }
+                next_prune = std::time::Instant::now() + TOMBSTONE_PRUNE_EVERY;
             }
             if let Err(err) = self.sync_read_model().await {
                 tracing::warn!(error = %err, "Catalog read model sync failed.");

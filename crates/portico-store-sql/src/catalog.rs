@@ -288,11 +288,12 @@ async fn delete_entity_row(
     if deleted.rows_affected() > 0 {
         let seq = next_change(tx).await?;
         sqlx::query(
-            "INSERT INTO final_entity_tombstones (entity_ref, change_seq) VALUES ($1, $2) \
-             ON CONFLICT (entity_ref) DO UPDATE SET change_seq = excluded.change_seq",
+            "INSERT INTO final_entity_tombstones (entity_ref, change_seq, deleted_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (entity_ref) DO UPDATE SET change_seq = excluded.change_seq, deleted_at = excluded.deleted_at",
         )
         .bind(entity_ref)
         .bind(seq)
+        .bind(epoch_millis())
         .execute(&mut **tx)
         .await
         .map_err(database_error)?;
@@ -1155,13 +1156,18 @@ impl CatalogStore for SqlStore {
     }
 
     async fn change_position(&self) -> StoreResult<ChangePosition> {
-        let row = sqlx::query("SELECT instance, change_seq FROM catalog_state WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(database_error)?;
+        let row = sqlx::query(
+            "SELECT instance, change_seq, tombstones_pruned_through FROM catalog_state WHERE id = 1",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(database_error)?;
         Ok(ChangePosition {
             instance: row.try_get("instance").map_err(database_error)?,
             seq: row.try_get("change_seq").map_err(database_error)?,
+            pruned_through: row
+                .try_get("tombstones_pruned_through")
+                .map_err(database_error)?,
         })
     }
 
@@ -1315,4 +1321,49 @@ impl CatalogStore for SqlStore {
         .map(stored_from_row)
         .collect()
     }
+
+    async fn prune_tombstones(&self, retention: std::time::Duration) -> StoreResult<u64> {
+        let retention = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        let deleted_before = epoch_millis().saturating_sub(retention);
+        let mut tx = self.begin().await?;
+        let newest: Option<i64> = sqlx::query(
+            "SELECT MAX(change_seq) AS newest FROM final_entity_tombstones WHERE deleted_at < $1",
+        )
+        .bind(deleted_before)
+        .fetch_one(&mut *tx)
+        .await
+        .and_then(|row| row.try_get("newest"))
+        .map_err(database_error)?;
+        let Some(newest) = newest else {
+            return Ok(0);
+        };
+        // Everything up to the newest expired one goes, so that "pruned through N" is exact
+        // even where clocks of several replicas disagree a little.
+        let removed = sqlx::query("DELETE FROM final_entity_tombstones WHERE change_seq <= $1")
+            .bind(newest)
+            .execute(&mut *tx)
+            .await
+            .map_err(database_error)?
+            .rows_affected();
+        sqlx::query(
+            "UPDATE catalog_state SET tombstones_pruned_through = $1 \
+             WHERE id = 1 AND tombstones_pruned_through < $2",
+        )
+        .bind(newest)
+        .bind(newest)
+        .execute(&mut *tx)
+        .await
+        .map_err(database_error)?;
+        tx.commit().await.map_err(database_error)?;
+        Ok(removed)
+    }
+}
+
+/// Now, in milliseconds since the epoch (when a tombstone was written).
+fn epoch_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
 }

@@ -13,6 +13,7 @@ pub mod techdocs;
 use std::collections::hash_map::DefaultHasher;
 use std::future::Future;
 use std::hash::{Hash, Hasher};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -62,6 +63,7 @@ where
     refresh_and_delete_by_uid(&make().await).await;
     partial_updates_only_retire_what_they_name(&make().await).await;
     changes_are_numbered_and_deletions_leave_tombstones(&make().await).await;
+    expired_tombstones_are_pruned_and_the_horizon_moves(&make().await).await;
     recently_changed_lists_the_latest_writes_first(&make().await).await;
     several_sources_apply_in_order_in_one_call(&make().await).await;
 }
@@ -743,6 +745,93 @@ async fn changes_are_numbered_and_deletions_leave_tombstones<S: CatalogStore>(st
     let again = changes_since(store, written.seq, false).await;
     assert!(again.contains(&("component:default/svc".to_owned(), true)));
     assert!(!again.contains(&("component:default/svc".to_owned(), false)));
+}
+
+async fn expired_tombstones_are_pruned_and_the_horizon_moves<S: CatalogStore>(store: &S) {
+    const HOUR: Duration = Duration::from_secs(3600);
+    let start = store.change_position().await.unwrap();
+    assert_eq!(start.pruned_through, 0);
+    // Nothing deleted yet: nothing to prune, however short the retention.
+    assert_eq!(store.prune_tombstones(Duration::ZERO).await.unwrap(), 0);
+    let mine = location(store, "/p1.yaml").await;
+    store
+        .apply_source(
+            update(
+                &mine,
+                vec![
+                    entity("a", "team-a"),
+                    entity("b", "team-a"),
+                    group("team-a"),
+                ],
+            ),
+            OrphanStrategy::Delete,
+        )
+        .await
+        .unwrap();
+    stitch_all(store).await;
+    store
+        .apply_source(
+            update(&mine, vec![entity("b", "team-a"), group("team-a")]),
+            OrphanStrategy::Delete,
+        )
+        .await
+        .unwrap();
+    stitch_all(store).await;
+    let deleted = store.change_position().await.unwrap();
+    assert!(
+        changes_since(store, start.seq, false)
+            .await
+            .contains(&("component:default/a".to_owned(), false))
+    );
+    // Within the retention it is kept.
+    assert_eq!(store.prune_tombstones(HOUR).await.unwrap(), 0);
+    assert_eq!(store.change_position().await.unwrap().pruned_through, 0);
+    // Past it, it is forgotten, and the store says up to which change deletions may be missing.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(
+        store
+            .prune_tombstones(Duration::from_millis(1))
+            .await
+            .unwrap(),
+        1
+    );
+    let pruned = store.change_position().await.unwrap();
+    assert!(pruned.pruned_through > start.seq);
+    assert!(pruned.pruned_through <= deleted.seq);
+    assert_eq!(
+        pruned.seq, deleted.seq,
+        "pruning is not a change to entities"
+    );
+    assert!(
+        !changes_since(store, start.seq, false)
+            .await
+            .iter()
+            .any(|(_, present)| !present)
+    );
+    // Entities are untouched, and a later deletion is tracked again.
+    assert!(
+        store
+            .final_entity("component:default/b")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    store
+        .apply_source(update(&mine, vec![group("team-a")]), OrphanStrategy::Delete)
+        .await
+        .unwrap();
+    stitch_all(store).await;
+    assert!(
+        changes_since(store, pruned.seq, false)
+            .await
+            .contains(&("component:default/b".to_owned(), false))
+    );
+    // The horizon never moves back.
+    assert_eq!(store.prune_tombstones(HOUR).await.unwrap(), 0);
+    assert_eq!(
+        store.change_position().await.unwrap().pruned_through,
+        pruned.pruned_through
+    );
 }
 
 async fn recently_changed_lists_the_latest_writes_first<S: CatalogStore>(store: &S) {

@@ -207,4 +207,13 @@ pub trait CatalogStore: Send + Sync + 'static {
         &self,
         limit: usize,
     ) -> impl Future<Output = StoreResult<Vec<StoredEntity>>> + Send;
+
+    /// Forgets the tombstones of deletions made longer than `retention` ago (by the store's
+    /// clock, which stamped them), together with every older one, and moves
+    /// [`ChangePosition::pruned_through`] up to the newest change forgotten. Returns how many
+    /// were removed.
+    fn prune_tombstones(
+        &self,
+        retention: std::time::Duration,
+    ) -> impl Future<Output = StoreResult<u64>> + Send;
 }

@@ -205,6 +205,10 @@ pub struct ChangePosition {
     pub instance: String,
     /// The number of the last committed change: every change numbered up to it is visible.
     pub seq: i64,
+    /// Deletions numbered up to this may have lost their tombstones
+    /// ([`crate::CatalogStore::prune_tombstones`]): a reader positioned before it cannot catch
+    /// up from the change feed and must reload every entity.
+    pub pruned_through: i64,
 }
 
 /// One change to a final entity, as read from the change sequence.

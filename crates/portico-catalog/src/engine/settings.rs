@@ -24,6 +24,9 @@ pub struct CatalogSettings {
     pub reading_allow: ReadAllowList,
     /// How long a worker may hold a source before another may take it.
     pub lease: Duration,
+    /// How long the change feed remembers a deletion. A read-model snapshot or a replica that
+    /// is further behind reloads every entity instead of catching up.
+    pub tombstone_retention: Duration,
 }
 
 impl Default for CatalogSettings {
@@ -35,6 +38,8 @@ impl Default for CatalogSettings {
             location_kinds: Vec::new(),
             reading_allow: ReadAllowList::default(),
             lease: Duration::from_secs(120),
+            // A week: a replica stopped over a weekend still starts from its snapshot.
+            tombstone_retention: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }

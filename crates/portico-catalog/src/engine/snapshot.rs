@@ -7,9 +7,12 @@
 //! at a position it has not passed, then applies the changes numbered after it — a snapshot
 //! written long ago or before a crash is caught up, not trusted; anything else is rebuilt from
 //! the stored entities. [`Engine::sync_read_model`] applies the changes other processes made
-//! to the same database (replicas sharing PostgreSQL).
+//! to the same database (replicas sharing PostgreSQL). Deletions are remembered for
+//! `tombstone_retention` only ([`Engine::prune_tombstones`]); a snapshot or replica further
+//! behind than that reloads every entity, since catching up could miss a deletion.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use portico_store::{CatalogStore, ChangePosition};
 
@@ -115,6 +118,14 @@ impl<S: CatalogStore> Engine<S> {
             );
             return Ok(None);
         }
+        if at.change_seq < now.pruned_through {
+            tracing::warn!(
+                snapshot = at.change_seq,
+                pruned_through = now.pruned_through,
+                "Read-model snapshot is older than the deletions the database remembers; rebuilding from the store."
+            );
+            return Ok(None);
+        }
         if at.change_seq > now.seq {
             tracing::warn!(
                 snapshot = at.change_seq,
@@ -196,9 +207,68 @@ impl<S: CatalogStore> Engine<S> {
         if now.seq == since.seq {
             return Ok(SyncReport::default());
         }
+        if since.seq < now.pruned_through {
+            // Deletions since our position may be forgotten: only a reload is exact.
+            tracing::warn!(
+                position = since.seq,
+                pruned_through = now.pruned_through,
+                "Read model is behind the deletions the database remembers; reloading every entity."
+            );
+            let rebuilt = self.rebuild_read_model().await?;
+            let report = SyncReport {
+                upserted: rebuilt,
+                removed: 0,
+            };
+            self.set_position(now);
+            return Ok(report);
+        }
         let report = self.apply_changes_since(since.seq, true).await?;
         self.set_position(now);
         Ok(report)
+    }
+
+    /// Replaces the read model with one built from every stored entity; returns how many.
+    pub(super) async fn rebuild_read_model(&self) -> EngineResult<usize> {
+        let fresh = Arc::new(RwLock::new(ReadModel::default()));
+        let mut after: Option<String> = None;
+        let mut count = 0;
+        loop {
+            let page = self
+                .store
+                .final_entities(after.as_deref(), STITCH_BATCH)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.entity_ref.clone());
+            count += page.len();
+            let model = Arc::clone(&fresh);
+            tokio::task::spawn_blocking(move || super::index_into(&model, &page, &[]))
+                .await
+                .map_err(|err| EngineError::Internal(format!("indexing failed: {err}")))?;
+        }
+        let fresh = Arc::try_unwrap(fresh)
+            .map_err(|_| EngineError::Internal("the rebuilt read model is still shared".into()))?
+            .into_inner()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *self
+            .read_model
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+        Ok(count)
+    }
+
+    /// Forgets deletions older than the retention (`tombstone_retention`); returns how many.
+    pub async fn prune_tombstones(&self) -> EngineResult<u64> {
+        let removed = self
+            .store
+            .prune_tombstones(self.settings.tombstone_retention)
+            .await?;
+        if removed > 0 {
+            tracing::info!(
+                removed,
+                "Old deletion tombstones pruned from the change feed."
+            );
+        }
+        Ok(removed)
     }
 
     /// Writes the read model to the snapshot file (atomically: a temporary file renamed over

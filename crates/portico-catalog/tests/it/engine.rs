@@ -808,3 +808,51 @@ async fn engines_sharing_a_database_sync_their_read_models() {
         assert_eq!(replica.sync_read_model().await.unwrap(), Default::default());
     }
 }
+
+#[tokio::test]
+async fn readers_behind_pruned_deletions_reload_instead_of_missing_them() {
+    use portico_catalog::engine::ReadModelOrigin;
+    for db in Db::all() {
+        let dir = examples_copy();
+        let state = tempfile::tempdir().unwrap();
+        let snapshot = state.path().join("read-model.snapshot");
+        // Tombstones expire within milliseconds, so that a deletion is forgotten when pruned.
+        let settings = CatalogSettings {
+            tombstone_retention: std::time::Duration::from_millis(1),
+            ..CatalogSettings::default()
+        };
+        let (writer, _) = engine(&db, settings.clone()).await;
+        let (replica, _) = engine(&db, settings).await;
+        register_file(&writer, dir.path().join("all.yaml")).await;
+        replica.sync_read_model().await.unwrap();
+        let old = engine_with_snapshot(&db, &snapshot).await;
+        old.load().await.unwrap();
+        assert!(old.write_snapshot().await.unwrap());
+        drop(old);
+
+        let gone = entity(&writer, "component:default/artist-lookup").unwrap();
+        writer
+            .delete_entity(gone["metadata"]["uid"].as_str().unwrap())
+            .await
+            .unwrap();
+        // Let the clock pass the deletion, then forget it.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        assert_eq!(writer.prune_tombstones().await.unwrap(), 1, "{}", db.name());
+
+        // The replica cannot learn of the deletion from the change feed: it reloads.
+        let report = replica.sync_read_model().await.unwrap();
+        assert_eq!(report.upserted, writer.read_model().len(), "{}", db.name());
+        assert!(entity(&replica, "component:default/artist-lookup").is_none());
+        assert_eq!(everything(&replica), everything(&writer), "{}", db.name());
+        assert_eq!(replica.sync_read_model().await.unwrap(), Default::default());
+
+        // So does a snapshot written before the deletion was forgotten.
+        let restarted = engine_with_snapshot(&db, &snapshot).await;
+        restarted.load().await.unwrap();
+        assert_eq!(
+            restarted.read_model_origin(),
+            Some(ReadModelOrigin::Rebuilt)
+        );
+        assert_eq!(everything(&restarted), everything(&writer), "{}", db.name());
+    }
+}
