@@ -79,7 +79,7 @@ pub fn run(options: &Options) -> anyhow::Result<()> {
     writeln!(out, "{}\n", machine_info())?;
     writeln!(
         out,
-        "| Entities | Database | Register → all queryable, s | Peak RSS MiB | Cold start (open + load read model), s | Its RSS MiB |"
+        "| Entities | Database | Register → all queryable, s | Peak RSS MiB | Cold start without a snapshot (open + rebuild read model), s | Its RSS MiB |"
     )?;
     writeln!(out, "|---:|---|---:|---:|---:|---:|")?;
     for row in rows {

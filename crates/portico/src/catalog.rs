@@ -143,6 +143,25 @@ async fn open(args: &DatabaseArgs) -> anyhow::Result<Arc<Engine<SqlStore>>> {
         ..CatalogSettings::default()
     };
     let reader = Arc::new(CliReader::on_current_runtime()?.with_allow_list(allow));
-    let engine = Engine::open(Arc::new(store), reader, settings, system_clock()).await?;
+    // The read model starts from the snapshot `portico serve` keeps for this database, when it
+    // is valid (it is caught up, never trusted blindly); the CLI never writes it, so that it
+    // cannot race a running server.
+    let engine = Engine::new(Arc::new(store), reader, settings, system_clock())
+        .with_snapshot_file(crate::serve::snapshot_file(&database_of(&args.database)));
+    engine.load().await?;
+    engine.mark_loaded();
     Ok(Arc::new(engine))
+}
+
+/// `--database` as `portico serve` would name it (for the snapshot file next to it).
+fn database_of(database: &str) -> crate::serve::Database {
+    if database.starts_with("postgres:") || database.starts_with("postgresql:") {
+        crate::serve::Database::Postgres(database.to_owned())
+    } else {
+        let path = database
+            .strip_prefix("sqlite://")
+            .or_else(|| database.strip_prefix("sqlite:"))
+            .unwrap_or(database);
+        crate::serve::Database::Sqlite(PathBuf::from(path))
+    }
 }

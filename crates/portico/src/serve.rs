@@ -309,7 +309,7 @@ async fn shutdown_signal() {
 }
 
 /// The read-model snapshot goes next to the database (`./data/catalog.snapshot` by default).
-fn snapshot_file(database: &Database) -> PathBuf {
+pub(crate) fn snapshot_file(database: &Database) -> PathBuf {
     match database {
         Database::Sqlite(path) => path
             .parent()
