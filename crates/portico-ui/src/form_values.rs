@@ -342,20 +342,24 @@ mod tests {
             json!({"deps": ["component:default/a", "api:default/b", "group:team-x"],
                    "tags": ["java", "spring-boot"], "branch": "feature/new-ui"})
         );
-        let (values, errors) =
-            read("deps__more=orders&tags=Java%0D%0Aok&branch=bad..branch");
+        let (values, errors) = read("deps__more=orders&tags=Java%0D%0Aok&branch=bad..branch");
         assert!(
             errors["deps"].starts_with("Not an entity reference: orders."),
             "{errors:?}"
         );
-        assert!(errors["tags"].starts_with("Not a valid tag: Java."), "{errors:?}");
+        assert!(
+            errors["tags"].starts_with("Not a valid tag: Java."),
+            "{errors:?}"
+        );
         assert!(
             errors["branch"].starts_with("\"bad..branch\" is not a branch name"),
             "{errors:?}"
         );
         // The values are kept, so the form shows them again.
         assert_eq!(values["tags"], json!(["Java", "ok"]));
-        for bad in ["-x", "a b", "x.lock", "a/", "a:b", "@", "a//b", ".hidden", "a/.b"] {
+        for bad in [
+            "-x", "a b", "x.lock", "a/", "a:b", "@", "a//b", ".hidden", "a/.b",
+        ] {
             assert!(!is_branch(bad), "{bad}");
         }
         for good in ["main", "release/1.2", "feat_x-y"] {

@@ -727,14 +727,23 @@ mod tests {
             .collect();
         assert_eq!(
             chosen,
-            [("component:default/a", false), ("component:default/b", true)]
+            [
+                ("component:default/a", false),
+                ("component:default/b", true)
+            ]
         );
-        assert_eq!(deps.more, "group:default/x", "refs the catalog did not offer");
+        assert_eq!(
+            deps.more, "group:default/x",
+            "refs the catalog did not offer"
+        );
         assert_eq!(deps.focus_id, "p0-deps-1");
         let tags = by("tags");
         assert_eq!((tags.widget, tags.value.as_str()), ("lines", "go"));
         assert_eq!(tags.suggestions.len(), 2);
-        assert_eq!((by("branch").widget, by("branch").value.as_str()), ("text", "dev"));
+        assert_eq!(
+            (by("branch").widget, by("branch").value.as_str()),
+            ("text", "dev")
+        );
     }
 
     #[test]

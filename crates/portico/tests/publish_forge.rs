@@ -1076,6 +1076,21 @@ integrations:
             .find(|a| a["id"] == id)
             .unwrap_or_else(|| panic!("{id} is not listed: {actions}"));
         assert_eq!(action["schema"]["input"]["required"], json!(["repoUrl"]));
+        // Inputs accepted but not applied are said so in the schema, not silently dropped.
+        let description = action["schema"]["input"]["description"].as_str().unwrap();
+        assert!(
+            description.contains("not applied yet") && description.contains("topics"),
+            "{description}"
+        );
+    }
+    for id in [
+        "publish:github:pull-request",
+        "publish:gitlab:merge-request",
+    ] {
+        assert!(
+            actions.as_array().unwrap().iter().any(|a| a["id"] == id),
+            "{id} is not listed"
+        );
     }
 
     let values = json!({
@@ -1490,4 +1505,154 @@ fn pull_and_merge_requests_push_a_branch_and_open_the_request() {
             "main is untouched"
         );
     }
+}
+
+/// A repository of the fake forge holding `files`, pushed with git.
+fn seed_repository(fake: &Fake, owner: &str, repo: &str, files: &[(&str, &str)]) {
+    assert!(fake.create(owner, repo));
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    for (path, text) in files {
+        let path = w.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    git(&["init", "--quiet", "--initial-branch", "main"], w);
+    git(&["add", "."], w);
+    git(
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "--quiet",
+            "-m",
+            "seed",
+        ],
+        w,
+    );
+    let bare = fake.root.join(format!("{owner}/{repo}.git"));
+    git(&["push", "--quiet", bare.to_str().unwrap(), "main"], w);
+}
+
+/// A template registered from a `url` location (a blob URL of the fake forge, read by the
+/// catalog) fetches `./skeleton` relative to that URL: the scaffolder resolves it to
+/// `…/blob/main/skeleton` and reads the folder through the forge's tarball API.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_template_from_a_url_location_fetches_its_skeleton_next_to_it() {
+    let (fake, _root) = start(Kind::GitHub);
+    seed_repository(
+        &fake,
+        "acme",
+        "templates",
+        &[
+            (
+                "service/template.yaml",
+                "apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: remote-skeleton}
+spec:
+  type: service
+  steps:
+    - id: fetch
+      action: fetch:template
+      input: {url: ./skeleton, values: {name: svc}}
+    - id: show
+      action: debug:log
+      input: {listWorkspace: with-contents}
+",
+            ),
+            (
+                "service/skeleton/README.md",
+                "# ${{ values.name }} from the forge\n",
+            ),
+        ],
+    );
+    let work = tempfile::tempdir().unwrap();
+    let config = work.path().join("app-config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "backend:
+  database: {{client: better-sqlite3, connection: {{directory: {data}}}}}
+  reading:
+    allow: [{{host: '{addr}'}}]
+catalog:
+  rules: [{{allow: [Template, Location]}}]
+  locations: [{{type: url, target: '{base}/acme/templates/blob/main/service/template.yaml'}}]
+integrations:
+  github:
+    - host: '{addr}'
+      token: ${{FORGE_TOKEN}}
+      apiBaseUrl: {base}/api/v3
+",
+            data = work.path().join("data").display(),
+            addr = fake.addr,
+            base = fake.base(),
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .current_dir(work.path())
+        .env("FORGE_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let _server = Server(child);
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let api = format!(
+        "{}/api/scaffolder/v2",
+        line.trim().strip_prefix("Portico listening on ").unwrap()
+    );
+    let client = reqwest::Client::new();
+    let mut id = String::new();
+    for _ in 0..400 {
+        let response = client
+            .post(format!("{api}/tasks"))
+            .header("content-type", "application/json")
+            .body(
+                json!({"templateRef": "template:default/remote-skeleton", "values": {}})
+                    .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 201 {
+            let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+            id = body["id"].as_str().unwrap().to_owned();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!id.is_empty(), "the template never appeared in the catalog");
+    let stream = client
+        .get(format!("{api}/tasks/{id}/eventstream"))
+        .send()
+        .await
+        .unwrap()
+        .text();
+    let text = tokio::time::timeout(std::time::Duration::from_secs(60), stream)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(text.contains("event: completion"), "{text}");
+    assert!(text.contains(r#""message":"Run completed""#), "{text}");
+    assert!(text.contains("# svc from the forge"), "{text}");
+    let calls: Vec<String> = fake
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(c, _)| c.clone())
+        .collect();
+    assert!(
+        calls.contains(&"GET /api/v3/repos/acme/templates/tarball/main".to_owned()),
+        "{calls:?}"
+    );
 }

@@ -486,7 +486,11 @@ impl ScaffolderAction for PublishForge {
                 json!({"type": "string", "enum": ["private", "internal", "public"], "description": "Project visibility, default private"})
             }
         };
-        json!({"type": "object", "required": ["repoUrl"], "properties": {
+        let ignored = format!(
+            "Accepted and not applied yet (the step log lists the ones a step gives): {}",
+            NOT_YET.join(", ")
+        );
+        json!({"type": "object", "required": ["repoUrl"], "description": ignored, "properties": {
             "repoUrl": {"type": "string", "description": "Repository location: host?owner=<owner>&repo=<repo> (RepoUrlPicker)"},
             "description": {"type": "string", "description": "Repository description"},
             "homepage": {"type": "string", "description": "Repository homepage (GitHub)"},

@@ -630,7 +630,10 @@ async fn list_and_branch_pickers_offer_the_catalog_and_validate() {
     .await;
     assert_eq!(status, 400, "{again}");
     let again = unescape(&again);
-    assert!(again.contains("Not an entity reference: not a ref."), "{again}");
+    assert!(
+        again.contains("Not an entity reference: not a ref."),
+        "{again}"
+    );
     assert!(again.contains("Not a valid tag: Bad Tag."), "{again}");
     assert!(again.contains(r#""-x" is not a branch name"#), "{again}");
 
@@ -648,7 +651,8 @@ async fn list_and_branch_pickers_offer_the_catalog_and_validate() {
     )
     .await;
     assert_eq!(status, 200, "{review}");
-    let values: serde_json::Value = serde_json::from_str(&unescape(&hidden(&review, "_values"))).unwrap();
+    let values: serde_json::Value =
+        serde_json::from_str(&unescape(&hidden(&review, "_values"))).unwrap();
     assert_eq!(
         values,
         serde_json::json!({"deps": ["group:default/team-a", "component:default/orders"], "tags": ["java", "spring"], "branch": "feature/x"})
