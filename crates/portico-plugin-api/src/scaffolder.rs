@@ -35,6 +35,9 @@ pub struct ActionContext {
     /// The directory of the template's own file: relative `url`s of `fetch:*` resolve against it.
     /// `None` when the template has no local location (then only allowed hosts can be fetched).
     pub template_dir: Option<PathBuf>,
+    /// The URL of the template's own file when it came from a `url` location: relative `url`s
+    /// of `fetch:*` resolve against it (and are read only from allowed hosts).
+    pub template_url: Option<String>,
     /// The template's entity ref (`template:default/x`).
     pub template_ref: String,
     /// The secrets given with the task (never log them; the logger masks them anyway).
@@ -58,6 +61,7 @@ impl fmt::Debug for ActionContext {
         f.debug_struct("ActionContext")
             .field("workspace", &self.workspace)
             .field("template_dir", &self.template_dir)
+            .field("template_url", &self.template_url)
             .field("template_ref", &self.template_ref)
             .field("dry_run", &self.dry_run)
             .finish_non_exhaustive()

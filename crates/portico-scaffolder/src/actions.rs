@@ -7,6 +7,7 @@ mod debug;
 mod fetch;
 mod fs;
 mod input;
+mod publish_change;
 mod publish_forge;
 mod publish_git;
 
@@ -44,15 +45,16 @@ impl ActionRegistry {
         Self::builtin_with(PublishSettings::default())
     }
 
-    /// Every built-in action: fetch:*, fs:*, debug:*, catalog:*, publish:git, publish:github
-    /// and publish:gitlab, the publish actions configured with `settings`.
+    /// Every built-in action: fetch:*, fs:*, debug:*, catalog:*, publish:git, publish:github,
+    /// publish:gitlab, publish:github:pull-request and publish:gitlab:merge-request, the
+    /// publish and fetch actions configured with `settings`.
     pub fn builtin_with(settings: PublishSettings) -> Self {
         let settings = Arc::new(settings);
         let mut registry = Self::new();
-        registry.register(Arc::new(fetch::FetchPlain));
-        registry.register(Arc::new(fetch::FetchPlainFile));
-        registry.register(Arc::new(fetch::FetchTemplate));
-        registry.register(Arc::new(fetch::FetchTemplateFile));
+        registry.register(Arc::new(fetch::FetchPlain(Arc::clone(&settings))));
+        registry.register(Arc::new(fetch::FetchPlainFile(Arc::clone(&settings))));
+        registry.register(Arc::new(fetch::FetchTemplate(Arc::clone(&settings))));
+        registry.register(Arc::new(fetch::FetchTemplateFile(Arc::clone(&settings))));
         registry.register(Arc::new(fs::FsDelete));
         registry.register(Arc::new(fs::FsRename));
         registry.register(Arc::new(debug::DebugLog));
@@ -66,6 +68,14 @@ impl ActionRegistry {
             Arc::clone(&settings),
         )));
         registry.register(Arc::new(publish_forge::PublishForge::new(
+            publish_forge::Forge::GitLab,
+            Arc::clone(&settings),
+        )));
+        registry.register(Arc::new(publish_change::PublishChange::new(
+            publish_forge::Forge::GitHub,
+            Arc::clone(&settings),
+        )));
+        registry.register(Arc::new(publish_change::PublishChange::new(
             publish_forge::Forge::GitLab,
             settings,
         )));

@@ -125,6 +125,7 @@ pub async fn dry_run(
         secrets: request.secrets,
         user: request.user,
         template_dir,
+        template_url: None,
         workspace: workspace.path().to_path_buf(),
         dry_run: true,
         catalog: request.catalog,

@@ -93,7 +93,7 @@ pub trait ForgeHttp: Send + Sync + fmt::Debug {
     fn send(&self, request: ForgeRequest) -> BoxFuture<'_, Result<ForgeResponse, String>>;
 }
 
-/// Everything the publish actions are configured with.
+/// Everything the publish and fetch actions are configured with.
 #[derive(Debug, Clone, Default)]
 pub struct PublishSettings {
     /// How git runs (also `publish:git`'s settings).
@@ -103,4 +103,7 @@ pub struct PublishSettings {
     /// The forge API client; without one `publish:github`/`publish:gitlab` fail with a clear
     /// message.
     pub http: Option<Arc<dyn ForgeHttp>>,
+    /// What `fetch:*` reads URLs with (`backend.reading.allow` decides the hosts); without one
+    /// they read only the template's own folder.
+    pub reader: Option<Arc<dyn crate::remote::UrlReader>>,
 }

@@ -12,6 +12,7 @@ pub mod expr;
 mod filters;
 pub mod forge;
 pub mod params;
+pub mod remote;
 pub mod runner;
 pub mod secrets;
 pub mod service;
@@ -30,12 +31,13 @@ pub use forge::{
 pub use params::{
     ParameterError, ParametersError, active_pages, apply_defaults, validate_parameters,
 };
+pub use remote::{UrlReadError, UrlReader};
 pub use runner::{
     LogLine, NoObserver, PrepareError, RunEvent, RunObserver, RunReport, RunRequest, RunStatus,
     Runner, StepReport, StepStatus, UnknownAction,
 };
 pub use secrets::Masker;
-pub use service::{Scaffolder, ScaffolderService, ServiceError, template_dir_of};
+pub use service::{Scaffolder, ScaffolderService, ServiceError, template_dir_of, template_url_of};
 pub use tasks::{NewRun, TaskEngine, TaskError, TaskOptions};
 pub use template::{Step, Template, TemplateError};
 pub use yaml_out::to_yaml;

@@ -34,6 +34,9 @@ pub struct RunRequest {
     pub user: Value,
     /// The template's own directory (relative `fetch:*` urls resolve against it).
     pub template_dir: Option<PathBuf>,
+    /// The template file's URL when it came from a `url` location (relative `fetch:*` urls
+    /// resolve against it when there is no directory).
+    pub template_url: Option<String>,
     /// The workspace the steps write into (must exist).
     pub workspace: PathBuf,
     /// Dry-run: actions that do not support it are skipped with a log line.
@@ -42,7 +45,8 @@ pub struct RunRequest {
     pub catalog: Option<Arc<dyn ScaffolderCatalog>>,
     /// `context.task.id` in expressions.
     pub task_id: String,
-    /// Set to stop the run before its next step.
+    /// Set to stop the run: actions that watch it stop early, no further step starts, and the
+    /// run ends `Cancelled` even when the step it interrupted was the last.
     pub cancel: Arc<AtomicBool>,
 }
 
@@ -105,7 +109,7 @@ pub enum StepStatus {
     Skipped,
     /// It failed.
     Failed,
-    /// The run was cancelled before it.
+    /// The run was cancelled before it or while it ran.
     Cancelled,
 }
 
@@ -117,7 +121,7 @@ pub enum RunStatus {
     Completed,
     /// A step failed.
     Failed,
-    /// Cancelled between steps.
+    /// Cancelled before or during a step (also the last one).
     Cancelled,
 }
 
@@ -344,13 +348,29 @@ impl Runner {
             let outcome = self
                 .run_step(step, &request, &renderer, &mut context, &recorder)
                 .await;
-            let (step_status, step_error) = match outcome {
+            let (mut step_status, step_error) = match outcome {
                 Ok(step_status) => (step_status, None),
                 Err(message) => (StepStatus::Failed, Some(recorder.masker.mask(&message))),
             };
+            // A cancel that arrived while the step ran wins over how the step ended: the
+            // action may have stopped early (debug:wait) or failed because it was stopped, and
+            // either way the user asked for the run to end cancelled — also after the last step.
+            let cancelled = request.cancel.load(Ordering::SeqCst);
+            if cancelled {
+                step_status = StepStatus::Cancelled;
+            }
             reports[index].status = step_status;
             if let Some(message) = &step_error {
                 recorder.log(Some(&step.id), message);
+            }
+            if cancelled {
+                recorder.log(
+                    Some(&step.id),
+                    &format!(
+                        "The task was cancelled while step {} ran; no further step runs",
+                        step.id
+                    ),
+                );
             }
             recorder.emit(RunEvent::StepFinished {
                 id: step.id.clone(),
@@ -358,6 +378,13 @@ impl Runner {
                 millis: started.elapsed().as_millis(),
                 error: step_error.clone(),
             });
+            if cancelled {
+                status = RunStatus::Cancelled;
+                for report in &mut reports[index + 1..] {
+                    report.status = StepStatus::Cancelled;
+                }
+                break;
+            }
             if step_status == StepStatus::Failed {
                 status = RunStatus::Failed;
                 error = step_error;
@@ -487,6 +514,7 @@ impl Runner {
                     input,
                     workspace: request.workspace.clone(),
                     template_dir: request.template_dir.clone(),
+                    template_url: request.template_url.clone(),
                     template_ref: request.template.entity_ref.clone(),
                     secrets: request.secrets.clone(),
                     user: request.user.clone(),

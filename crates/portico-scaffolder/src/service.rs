@@ -3,8 +3,8 @@
 //! [`ScaffolderCatalog`], tasks from the [`TaskEngine`], dry-runs from [`dry_run`].
 //!
 //! A template's files are read from the folder of its catalog file (the
-//! `backstage.io/managed-by-location` annotation, `file:` locations); templates from URLs can run
-//! only steps that need no files of their own.
+//! `backstage.io/managed-by-location` annotation, `file:` locations); the files of a template
+//! from a `url:` location are read from next to that URL, from allowed hosts only.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,6 +34,9 @@ pub enum ServiceError {
     /// No such task or template (404).
     #[error("{0}")]
     NotFound(String),
+    /// The request conflicts with the state of the task (409).
+    #[error("{0}")]
+    Conflict(String),
     /// Anything else (500; details logged).
     #[error("{0}")]
     Internal(String),
@@ -60,11 +63,13 @@ impl From<PrepareError> for ServiceError {
 
 impl From<TaskError> for ServiceError {
     fn from(error: TaskError) -> Self {
-        match error {
-            TaskError::Prepare(error) => error.into(),
+        match &error {
+            TaskError::Prepare(prepare) => prepare.clone().into(),
             TaskError::NotFound(id) => {
                 ServiceError::NotFound(format!("Task with id {id} does not exist"))
             }
+            TaskError::NotFinished { .. } => ServiceError::Conflict(error.to_string()),
+            TaskError::SecretsRequired(_) => input(error.to_string()),
             other => ServiceError::Internal(other.to_string()),
         }
     }
@@ -96,7 +101,8 @@ pub trait ScaffolderService: Send + Sync {
     ) -> BoxFuture<'_, Result<Vec<Value>, ServiceError>>;
     /// `POST /v2/tasks/:id/cancel`: the status after the request.
     fn cancel(&self, id: String) -> BoxFuture<'_, Result<String, ServiceError>>;
-    /// `POST /v2/tasks/:id/retry`: the new task's id.
+    /// `POST /v2/tasks/:id/retry`: runs the finished task again under its id (returned); the
+    /// secrets replace the ones it had, which are never stored.
     fn retry(
         &self,
         id: String,
@@ -134,7 +140,7 @@ impl<S: TaskStore> Scaffolder<S> {
     async fn template(
         &self,
         template_ref: &str,
-    ) -> Result<(Template, Option<PathBuf>), ServiceError> {
+    ) -> Result<(Template, Option<PathBuf>, Option<String>), ServiceError> {
         let parsed = portico_model::EntityRef::parse(
             template_ref,
             portico_model::RefDefaults {
@@ -152,7 +158,7 @@ impl<S: TaskStore> Scaffolder<S> {
                 ServiceError::NotFound(format!("Template {} not found", parsed.canonical()))
             })?;
         let template = Template::from_entity(&entity).map_err(|error| input(error.to_string()))?;
-        Ok((template, template_dir_of(&entity)))
+        Ok((template, template_dir_of(&entity), template_url_of(&entity)))
     }
 }
 
@@ -162,6 +168,13 @@ pub fn template_dir_of(entity: &Value) -> Option<PathBuf> {
         entity["metadata"]["annotations"]["backstage.io/managed-by-location"].as_str()?;
     let path = location.strip_prefix("file:")?;
     PathBuf::from(path).parent().map(PathBuf::from)
+}
+
+/// The URL of a template's catalog file, from `backstage.io/managed-by-location: url:<url>`.
+pub fn template_url_of(entity: &Value) -> Option<String> {
+    let location =
+        entity["metadata"]["annotations"]["backstage.io/managed-by-location"].as_str()?;
+    location.strip_prefix("url:").map(str::to_owned)
 }
 
 fn parameter_schema_of(template: &Template) -> Value {
@@ -202,7 +215,7 @@ impl<S: TaskStore> ScaffolderService for Scaffolder<S> {
 
     fn parameter_schema(&self, template_ref: String) -> BoxFuture<'_, Result<Value, ServiceError>> {
         Box::pin(async move {
-            let (template, _) = self.template(&template_ref).await?;
+            let (template, _, _) = self.template(&template_ref).await?;
             Ok(parameter_schema_of(&template))
         })
     }
@@ -215,7 +228,7 @@ impl<S: TaskStore> ScaffolderService for Scaffolder<S> {
         created_by: Option<String>,
     ) -> BoxFuture<'_, Result<String, ServiceError>> {
         Box::pin(async move {
-            let (template, template_dir) = self.template(&template_ref).await?;
+            let (template, template_dir, template_url) = self.template(&template_ref).await?;
             let user_entity = match &created_by {
                 Some(user) => self.catalog.get_entity(user).await.ok().flatten(),
                 None => None,
@@ -225,6 +238,7 @@ impl<S: TaskStore> ScaffolderService for Scaffolder<S> {
                 .create(NewRun {
                     template,
                     template_dir,
+                    template_url,
                     values,
                     secrets,
                     created_by,

@@ -63,6 +63,21 @@ pub enum TaskError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Only a finished task can be retried.
+    #[error(
+        "task {id} is {status}; only a completed, failed or cancelled task can be retried (cancel it first)"
+    )]
+    NotFinished {
+        /// The task.
+        id: String,
+        /// Its status.
+        status: String,
+    },
+    /// The task had secrets, which are never stored, and the retry brought none.
+    #[error(
+        "task {0} was created with secrets, and Portico never stores secrets, so it cannot run again without them; send them with the retry: POST /api/scaffolder/v2/tasks/{0}/retry with the body {{\"secrets\": {{...}}}}, or start the template again from its form"
+    )]
+    SecretsRequired(String),
     /// A stored task spec could not be read back.
     #[error("task {id}: stored spec is not readable: {message}")]
     Corrupt {
@@ -80,6 +95,8 @@ pub struct NewRun {
     pub template: Template,
     /// Its directory, when it has a local one.
     pub template_dir: Option<PathBuf>,
+    /// Its file's URL, when it came from a `url` location.
+    pub template_url: Option<String>,
     /// The values.
     pub values: Map<String, Value>,
     /// Secrets (kept in memory only).
@@ -104,6 +121,9 @@ pub struct TaskEngine<S: TaskStore> {
     owner: String,
     catalog: Option<Arc<dyn ScaffolderCatalog>>,
     secrets: Mutex<HashMap<String, Map<String, Value>>>,
+    /// The cancel flags of the tasks this process runs, so a cancel asked of this process
+    /// reaches the running step at once instead of with the next heartbeat.
+    running: Mutex<HashMap<String, Arc<AtomicBool>>>,
     wake: Notify,
     slots: Arc<Semaphore>,
     appended: Arc<watch::Sender<u64>>,
@@ -134,6 +154,7 @@ impl<S: TaskStore> TaskEngine<S> {
             owner: format!("worker-{}", uuid::Uuid::new_v4()),
             catalog,
             secrets: Mutex::new(HashMap::new()),
+            running: Mutex::new(HashMap::new()),
             wake: Notify::new(),
             slots,
             appended: Arc::new(watch::channel(0).0),
@@ -165,7 +186,8 @@ impl<S: TaskStore> TaskEngine<S> {
             .template_dir
             .as_ref()
             .and_then(|dir| url::Url::from_directory_path(dir).ok())
-            .map(|url| url.to_string());
+            .map(|url| url.to_string())
+            .or_else(|| run.template_url.clone());
         let spec = json!({
             "apiVersion": crate::template::API_VERSION,
             "steps": run.template.entity["spec"]["steps"],
@@ -195,33 +217,80 @@ impl<S: TaskStore> TaskEngine<S> {
         Ok(id)
     }
 
-    /// A new task with the same spec as `id` (and these secrets); returns the new id.
+    /// Runs a finished task again under its own id, like Backstage's retry: the same spec, a
+    /// fresh workspace, its old completion removed from the log and a `recovered` event. Secrets
+    /// are never stored, so they come with the request (Backstage takes them from the retry's
+    /// body too); a task that had secrets is refused without them rather than run without.
+    /// Returns the id (the task's own).
     pub async fn retry(&self, id: &str, secrets: Map<String, Value>) -> Result<String, TaskError> {
         let record = self
             .store
             .task(id)
             .await?
             .ok_or_else(|| TaskError::NotFound(id.to_owned()))?;
-        let (template, template_dir, values, user) = read_spec(&record)?;
-        self.create(NewRun {
-            template,
-            template_dir,
-            values,
-            secrets,
-            created_by: record.created_by.clone(),
-            user_entity: user.get("entity").filter(|e| !e.is_null()).cloned(),
-        })
-        .await
+        if !is_final(&record.status) {
+            return Err(TaskError::NotFinished {
+                id: id.to_owned(),
+                status: record.status,
+            });
+        }
+        if record.has_secrets && secrets.is_empty() {
+            return Err(TaskError::SecretsRequired(id.to_owned()));
+        }
+        let has_secrets = !secrets.is_empty();
+        // In memory before the task is open again, so the worker that claims it finds them.
+        if has_secrets && let Ok(mut held) = self.secrets.lock() {
+            held.insert(id.to_owned(), secrets);
+        }
+        let body = json!({"message": "The task is retried", "recoverStrategy": "none"});
+        let before = self
+            .store
+            .retry_task(id, has_secrets, &body.to_string(), now_ms())
+            .await;
+        let forget = || {
+            if let Ok(mut held) = self.secrets.lock() {
+                held.remove(id);
+            }
+        };
+        match before {
+            Ok(Some(status)) if is_final(&status) => {}
+            Ok(Some(status)) => {
+                forget();
+                return Err(TaskError::NotFinished {
+                    id: id.to_owned(),
+                    status,
+                });
+            }
+            Ok(None) => {
+                forget();
+                return Err(TaskError::NotFound(id.to_owned()));
+            }
+            Err(error) => {
+                forget();
+                return Err(error.into());
+            }
+        }
+        self.appended.send_modify(|count| *count += 1);
+        self.wake.notify_one();
+        Ok(id.to_owned())
     }
 
-    /// Asks a task to stop: an open task is cancelled at once, a running one before its next
-    /// step. Returns the status after the request.
+    /// Asks a task to stop: an open task is cancelled at once; a running one is told at once
+    /// when this process runs it (else with its worker's next heartbeat), its step stops if the
+    /// action watches for cancels, and the task ends `cancelled`. Returns the status after the
+    /// request.
     pub async fn cancel(&self, id: &str) -> Result<String, TaskError> {
         let status = self
             .store
             .request_cancel(id)
             .await?
             .ok_or_else(|| TaskError::NotFound(id.to_owned()))?;
+        if status == "processing"
+            && let Ok(running) = self.running.lock()
+            && let Some(flag) = running.get(id)
+        {
+            flag.store(true, Ordering::SeqCst);
+        }
         if status == "cancelled" {
             self.append(
                 id,
@@ -318,7 +387,13 @@ impl<S: TaskStore> TaskEngine<S> {
             }
             self.append(&record.id, "recovered", &json!({"message": "The task was interrupted; starting it over", "recoverStrategy": "startOver"})).await;
         }
-        let (template, template_dir, values, user) = match read_spec(&record) {
+        let Spec {
+            template,
+            template_dir,
+            template_url,
+            values,
+            user,
+        } = match read_spec(&record) {
             Ok(spec) => spec,
             Err(error) => {
                 self.fail(&record, &error.to_string()).await;
@@ -339,6 +414,9 @@ impl<S: TaskStore> TaskEngine<S> {
             return;
         }
         let cancel = Arc::new(AtomicBool::new(false));
+        if let Ok(mut running) = self.running.lock() {
+            running.insert(record.id.clone(), Arc::clone(&cancel));
+        }
         let (events, mut received) = mpsc::unbounded_channel::<(String, Value)>();
         let writer = {
             let store = Arc::clone(&self.store);
@@ -382,6 +460,7 @@ impl<S: TaskStore> TaskEngine<S> {
             secrets: secrets.unwrap_or_default(),
             user,
             template_dir,
+            template_url,
             workspace: workspace.clone(),
             dry_run: false,
             catalog: self.catalog.clone(),
@@ -391,8 +470,25 @@ impl<S: TaskStore> TaskEngine<S> {
         let observer = Arc::new(EventLog {
             events: events.clone(),
         });
-        let outcome = self.runner.run(request, observer).await;
+        let mut outcome = self.runner.run(request, observer).await;
         heartbeat.abort();
+        if let Ok(mut running) = self.running.lock() {
+            running.remove(&record.id);
+        }
+        // A cancel asked of another replica during the last step may not have reached us
+        // through a heartbeat yet: the store has the last word.
+        if let Ok(report) = &mut outcome
+            && report.status == RunStatus::Completed
+            && let Ok(Some(now)) = self.store.task(&record.id).await
+            && now.cancel_requested
+        {
+            report.status = RunStatus::Cancelled;
+            report.output = Value::Object(Map::new());
+            let _ = events.send((
+                "log".to_owned(),
+                json!({"message": "The task was cancelled while its last step ran"}),
+            ));
+        }
         let (status, body) = match outcome {
             Ok(report) => {
                 let status = match report.status {
@@ -478,6 +574,10 @@ impl<S: TaskStore> TaskEngine<S> {
     }
 }
 
+fn is_final(status: &str) -> bool {
+    matches!(status, "completed" | "failed" | "cancelled")
+}
+
 fn serialize_task(record: &TaskRecord) -> Value {
     let spec: Value = serde_json::from_str(&record.spec_json).unwrap_or(Value::Null);
     json!({
@@ -514,7 +614,14 @@ pub fn millis_to_iso(millis: i64) -> String {
     )
 }
 
-type Spec = (Template, Option<PathBuf>, Map<String, Value>, Value);
+/// A stored task spec, read back.
+struct Spec {
+    template: Template,
+    template_dir: Option<PathBuf>,
+    template_url: Option<String>,
+    values: Map<String, Value>,
+    user: Value,
+}
 
 fn read_spec(record: &TaskRecord) -> Result<Spec, TaskError> {
     let corrupt = |message: String| TaskError::Corrupt {
@@ -525,12 +632,26 @@ fn read_spec(record: &TaskRecord) -> Result<Spec, TaskError> {
         serde_json::from_str(&record.spec_json).map_err(|e| corrupt(e.to_string()))?;
     let template = Template::from_entity(&spec["templateInfo"]["entity"])
         .map_err(|e| corrupt(e.to_string()))?;
-    let template_dir = spec["templateInfo"]["baseUrl"]
+    // `baseUrl` is a file: URL for a template with a folder, its http(s) URL for one read
+    // from a url location.
+    let base = spec["templateInfo"]["baseUrl"]
         .as_str()
-        .and_then(|base| url::Url::parse(base).ok())
+        .and_then(|base| url::Url::parse(base).ok());
+    let template_dir = base
+        .as_ref()
+        .filter(|url| url.scheme() == "file")
         .and_then(|url| url.to_file_path().ok());
+    let template_url = base
+        .filter(|url| matches!(url.scheme(), "http" | "https"))
+        .map(|url| url.to_string());
     let values = spec["parameters"].as_object().cloned().unwrap_or_default();
-    Ok((template, template_dir, values, spec["user"].clone()))
+    Ok(Spec {
+        template,
+        template_dir,
+        template_url,
+        values,
+        user: spec["user"].clone(),
+    })
 }
 
 /// Turns run events into task events (Backstage's log bodies: `message`, `stepId`, `status`).

@@ -118,6 +118,7 @@ fn api_error(error: ServiceError) -> Response {
             .into_response(),
         ServiceError::Input { message, .. } => ApiError::input(message).into_response(),
         ServiceError::NotFound(message) => ApiError::not_found(message).into_response(),
+        ServiceError::Conflict(message) => ApiError::conflict(message).into_response(),
         ServiceError::Internal(message) => ApiError::internal(message).into_response(),
     }
 }

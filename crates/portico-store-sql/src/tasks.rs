@@ -220,6 +220,60 @@ impl TaskStore for SqlStore {
             .transpose()
     }
 
+    async fn retry_task(
+        &self,
+        id: &str,
+        has_secrets: bool,
+        body_json: &str,
+        now: i64,
+    ) -> StoreResult<Option<String>> {
+        let mut tx = self.begin().await?;
+        let Some(status) = sqlx::query("SELECT status FROM scaffolder_tasks WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(database_error)?
+            .map(|row| row.try_get::<String, _>("status").map_err(database_error))
+            .transpose()?
+        else {
+            return Ok(None);
+        };
+        if !matches!(status.as_str(), "completed" | "failed" | "cancelled") {
+            return Ok(Some(status));
+        }
+        sqlx::query(
+            "UPDATE scaffolder_tasks SET status = 'open', lease_owner = NULL, lease_until = NULL, \
+             attempts = 0, cancel_requested = 0, has_secrets = $1, last_heartbeat_at = $2 \
+             WHERE id = $3",
+        )
+        .bind(i64::from(has_secrets))
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(database_error)?;
+        sqlx::query(
+            "DELETE FROM scaffolder_task_events WHERE task_id = $1 \
+             AND event_type IN ('completion', 'cancelled')",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(database_error)?;
+        sqlx::query(
+            "INSERT INTO scaffolder_task_events (task_id, event_type, body, created_at) \
+             VALUES ($1, 'recovered', $2, $3)",
+        )
+        .bind(id)
+        .bind(body_json)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(database_error)?;
+        tx.commit().await.map_err(database_error)?;
+        Ok(Some(status))
+    }
+
     async fn append_event(
         &self,
         task_id: &str,

@@ -3,7 +3,8 @@
 //!
 //! Tasks are claimed as leases, so a crash only delays work: a `processing` task whose lease
 //! expired is claimable again and the claimer decides to resume or fail it (`attempts` counts
-//! claims). Secrets are never stored: the record only says whether the task had any.
+//! claims). Secrets are never stored: the record only says whether the task had any. A finished
+//! task can be re-opened under its own id (retry), with its old end removed from the log.
 
 use std::future::Future;
 
@@ -133,6 +134,20 @@ pub trait TaskStore: Send + Sync + 'static {
     /// worker (returns `processing`); `None` when there is no such task; a finished task keeps
     /// its status (returned).
     fn request_cancel(&self, id: &str) -> impl Future<Output = StoreResult<Option<String>>> + Send;
+
+    /// Re-opens a finished task (`completed`, `failed` or `cancelled`) under its own id, like
+    /// Backstage's `retryTask`: it becomes `open` with no lease, `attempts` and the cancel
+    /// request reset and `has_secrets` as given; its `completion` and `cancelled` events are
+    /// deleted (readers replaying the log must not see the old end) and a `recovered` event
+    /// with `body_json` is appended. Returns the status the task had — a task that was not
+    /// finished is left alone — or `None` when there is no such task.
+    fn retry_task(
+        &self,
+        id: &str,
+        has_secrets: bool,
+        body_json: &str,
+        now: i64,
+    ) -> impl Future<Output = StoreResult<Option<String>>> + Send;
 
     /// Appends an event; returns its id.
     fn append_event(

@@ -1,7 +1,10 @@
 //! A posted parameter page back into typed values: form fields are text, the scaffolder wants
 //! the JSON types of each property's schema (numbers, booleans, lists, objects). Secret fields go
 //! to the secrets, with a mask of the same length in the values (as Backstage's Secret field
-//! does, so `required` still holds); RepoUrlPicker's three inputs become `host?owner=o&repo=r`.
+//! does, so `required` still holds); RepoUrlPicker's three inputs become `host?owner=o&repo=r`;
+//! MultiEntityPicker's checkboxes and extra lines become a list of refs. Entity refs, tags
+//! (EntityTagsPicker) and branch names (RepoBranchPicker) are checked here, as Backstage's
+//! fields validate them.
 //!
 //! Values that cannot be read (a number that is not one, JSON that does not parse, half a
 //! repository location) are kept as typed, so the form shows them again, and reported by field.
@@ -76,6 +79,34 @@ pub(crate) fn read_page(
         }
         let value = if prop.ui_widget() == "hidden" {
             posted.map(|p| hidden_value(prop.kind(), p))
+        } else if prop.ui_field() == "MultiEntityPicker" {
+            let mut refs: Vec<String> = params.all(name);
+            for line in params
+                .get(&format!("{name}__more"))
+                .unwrap_or_default()
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+            {
+                if !refs.iter().any(|r| r == line) {
+                    refs.push(line.to_owned());
+                }
+            }
+            let bad: Vec<&str> = refs
+                .iter()
+                .map(String::as_str)
+                .filter(|r| !is_entity_ref(r))
+                .collect();
+            if !bad.is_empty() {
+                errors.insert(
+                    name.to_owned(),
+                    format!(
+                        "Not an entity reference: {}. Write kind:namespace/name, such as component:default/orders.",
+                        bad.join(", ")
+                    ),
+                );
+            }
+            (!refs.is_empty()).then(|| Value::Array(refs.into_iter().map(Value::String).collect()))
         } else if prop.ui_field() == "RepoUrlPicker" {
             let part = |p: &str| params.get(&format!("{name}__{p}")).unwrap_or_default();
             let (host, owner, repo) = (part("host"), part("owner"), part("repo"));
@@ -146,6 +177,9 @@ pub(crate) fn read_page(
                 _ => posted.map(|p| Value::String(p.to_owned())),
             }
         };
+        if let Some(message) = picker_problem(prop.ui_field(), value.as_ref()) {
+            errors.entry(name.to_owned()).or_insert(message);
+        }
         match value {
             Some(value) => {
                 values.insert(name.to_owned(), value);
@@ -156,6 +190,62 @@ pub(crate) fn read_page(
         }
     }
     errors
+}
+
+/// Whether `text` reads as an entity ref with a kind (`kind:[namespace/]name`).
+fn is_entity_ref(text: &str) -> bool {
+    // No default kind: the kind is mandatory.
+    portico_model::EntityRef::parse(text, portico_model::RefDefaults::default()).is_ok()
+}
+
+/// Backstage's tag rule (`KubernetesValidatorFunctions`-style): lower-case words of
+/// `a-z 0-9 : + #` joined by single `-`, at most 63 characters.
+fn is_tag(tag: &str) -> bool {
+    let word = |w: &str| {
+        !w.is_empty()
+            && w.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+:#".contains(&b))
+    };
+    tag.len() <= 63 && tag.split('-').all(word)
+}
+
+/// A branch name git accepts (the rules of `git check-ref-format --branch`, without `@{-N}`).
+fn is_branch(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(['-', '/'])
+        && !name.ends_with(['/', '.'])
+        && !name.ends_with(".lock")
+        && !name.contains("..")
+        && !name.contains("//")
+        && !name.contains("@{")
+        && name != "@"
+        && !name
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || "~^:?*[\\".contains(c))
+        && name.split('/').all(|part| !part.starts_with('.'))
+}
+
+/// What is wrong with a picker's value, for the pickers whose values have a shape.
+fn picker_problem(ui_field: &str, value: Option<&Value>) -> Option<String> {
+    match (ui_field, value) {
+        ("EntityTagsPicker", Some(Value::Array(tags))) => {
+            let bad: Vec<String> = tags
+                .iter()
+                .map(|t| text(Some(t)))
+                .filter(|t| !is_tag(t))
+                .collect();
+            (!bad.is_empty()).then(|| {
+                format!(
+                    "Not a valid tag: {}. Tags are lower-case letters, digits, ':', '+' and '#', in words joined by '-', at most 63 characters.",
+                    bad.join(", ")
+                )
+            })
+        }
+        ("RepoBranchPicker", Some(Value::String(branch))) if !is_branch(branch) => Some(format!(
+            "{branch:?} is not a branch name: no spaces, no \"..\", none of ~ ^ : ? * [ \\, and it may not start with '-' or end with '/', '.' or \".lock\"."
+        )),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -218,5 +308,63 @@ mod tests {
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert_eq!(values["count"], "many");
         assert_eq!(values["other"], "kept");
+    }
+
+    #[test]
+    fn pickers_read_lists_and_refuse_malformed_refs_tags_and_branches() {
+        let schema = json!({"properties": {
+            "deps": {"type": "array", "items": {"type": "string"}, "ui:field": "MultiEntityPicker"},
+            "tags": {"type": "array", "items": {"type": "string"}, "ui:field": "EntityTagsPicker"},
+            "branch": {"type": "string", "ui:field": "RepoBranchPicker"},
+        }});
+        let props = properties(&schema, &Map::new());
+        let shown: Vec<String> = props.iter().map(|p| p.name.clone()).collect();
+        let read = |query: &str| {
+            let mut values = Map::new();
+            let errors = read_page(
+                &props,
+                &shown,
+                &Params::parse(Some(query)),
+                &mut values,
+                &mut Map::new(),
+            );
+            (Value::Object(values), errors)
+        };
+        // Checked refs, then the extra lines (a repeat counted once).
+        let (values, errors) = read(
+            "deps=component%3Adefault%2Fa&deps=api%3Adefault%2Fb\
+             &deps__more=group%3Ateam-x%0D%0Aapi%3Adefault%2Fb&tags=java%0D%0Aspring-boot\
+             &branch=feature%2Fnew-ui",
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            values,
+            json!({"deps": ["component:default/a", "api:default/b", "group:team-x"],
+                   "tags": ["java", "spring-boot"], "branch": "feature/new-ui"})
+        );
+        let (values, errors) = read("deps__more=orders&tags=Java%0D%0Aok&branch=bad..branch");
+        assert!(
+            errors["deps"].starts_with("Not an entity reference: orders."),
+            "{errors:?}"
+        );
+        assert!(
+            errors["tags"].starts_with("Not a valid tag: Java."),
+            "{errors:?}"
+        );
+        assert!(
+            errors["branch"].starts_with("\"bad..branch\" is not a branch name"),
+            "{errors:?}"
+        );
+        // The values are kept, so the form shows them again.
+        assert_eq!(values["tags"], json!(["Java", "ok"]));
+        for bad in [
+            "-x", "a b", "x.lock", "a/", "a:b", "@", "a//b", ".hidden", "a/.b",
+        ] {
+            assert!(!is_branch(bad), "{bad}");
+        }
+        for good in ["main", "release/1.2", "feat_x-y"] {
+            assert!(is_branch(good), "{good}");
+        }
+        assert!(is_tag("a:b+c#1-x") && !is_tag("a--b") && !is_tag(&"a".repeat(64)));
     }
 }

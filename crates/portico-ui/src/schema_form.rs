@@ -6,8 +6,10 @@
 //! password, select, radio, checkbox, hidden, color or range; an `enum` (or a `oneOf` of
 //! `const`s) is a select; an array of `enum` items is a group of checkboxes; other arrays are one
 //! value per line; objects are JSON. `ui:field` adds the pickers: `EntityPicker`/`OwnerPicker`
-//! are text inputs with a `<datalist>` of entity refs, `RepoUrlPicker` is host/owner/repository,
-//! `Secret` is a password input whose value goes to the task's secrets. The browser's native
+//! are text inputs with a `<datalist>` of entity refs, `MultiEntityPicker` is a group of
+//! checkboxes of entity refs (plus one ref per line for others), `EntityTagsPicker` is one tag
+//! per line with the catalog's tags offered, `RepoBranchPicker` is a branch name, `RepoUrlPicker`
+//! is host/owner/repository, `Secret` is a password input whose value goes to the task's secrets. The browser's native
 //! constraints (`required`, `pattern`, `min`/`max`, lengths) are set where the schema has them.
 //!
 //! `dependencies` (with or without `oneOf` branches) are resolved against the values so far:
@@ -64,8 +66,11 @@ pub(crate) struct Field {
     pub value: String,
     pub checked: bool,
     pub choices: Vec<Choice>,
-    /// Entity refs offered by an EntityPicker/OwnerPicker (a `<datalist>`).
+    /// Entity refs offered by an EntityPicker/OwnerPicker (a `<datalist>`), tags offered by an
+    /// EntityTagsPicker.
     pub suggestions: Vec<Choice>,
+    /// MultiEntityPicker: the chosen refs the catalog did not offer, one per line.
+    pub more: String,
     pub repo: RepoParts,
     /// `ui:field` (EntityPicker, OwnerPicker, RepoUrlPicker, …), shown as a hint.
     pub ui_field: String,
@@ -472,7 +477,31 @@ fn field(page: usize, prop: &Prop, current: Option<&Value>, suggest: Suggest<'_>
                     .and_then(Value::as_array)
                     .map(|list| list.iter().map(|v| text(Some(v))).collect())
                     .unwrap_or_default();
-                if let Some((values, labels)) = enum_values(items) {
+                let options = property.get("ui:options").unwrap_or(&Value::Null);
+                if field.ui_field == "MultiEntityPicker" {
+                    let offered = suggest(&field.ui_field, options);
+                    let extra: Vec<&String> = chosen
+                        .iter()
+                        .filter(|c| !offered.iter().any(|o| &o.value == *c))
+                        .collect();
+                    field.more = extra
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    field.choices = offered
+                        .into_iter()
+                        .map(|mut choice| {
+                            choice.selected = chosen.contains(&choice.value);
+                            choice
+                        })
+                        .collect();
+                    "multi_entity"
+                } else if field.ui_field == "EntityTagsPicker" {
+                    field.suggestions = suggest(&field.ui_field, options);
+                    field.value = chosen.join("\n");
+                    "lines"
+                } else if let Some((values, labels)) = enum_values(items) {
                     field.choices = choices(
                         Some(&Value::Array(values)),
                         Some(&Value::Array(labels)),
@@ -565,13 +594,17 @@ fn field(page: usize, prop: &Prop, current: Option<&Value>, suggest: Suggest<'_>
             }
         }
     };
-    if matches!(field.widget, "radio" | "checkboxes") {
+    if matches!(field.widget, "radio" | "checkboxes")
+        || (field.widget == "multi_entity" && !field.choices.is_empty())
+    {
         field.focus_id = format!("{}-1", field.id);
+    } else if field.widget == "multi_entity" {
+        field.focus_id = format!("{}-more", field.id);
     }
     let has_hint = !field.description.is_empty()
         || !field.help.is_empty()
         || !field.ui_field.is_empty()
-        || matches!(field.widget, "lines" | "json");
+        || matches!(field.widget, "lines" | "json" | "multi_entity");
     if has_hint && field.widget != "hidden" {
         field.hint_id = format!("{}-desc", field.id);
     }
@@ -650,6 +683,66 @@ mod tests {
                 .hosts
                 .iter()
                 .any(|c| c.value == "gitlab.com" && c.selected)
+        );
+    }
+
+    #[test]
+    fn multi_entity_and_tags_pickers_offer_the_catalog() {
+        let schema = json!({"properties": {
+            "deps": {"type": "array", "items": {"type": "string"}, "ui:field": "MultiEntityPicker"},
+            "tags": {"type": "array", "items": {"type": "string"}, "ui:field": "EntityTagsPicker"},
+            "branch": {"type": "string", "ui:field": "RepoBranchPicker"},
+        }});
+        let offer = |ui_field: &str, _: &Value| -> Vec<Choice> {
+            let values: &[&str] = match ui_field {
+                "MultiEntityPicker" => &["component:default/a", "component:default/b"],
+                "EntityTagsPicker" => &["java", "go"],
+                _ => &[],
+            };
+            values
+                .iter()
+                .map(|v| Choice {
+                    value: (*v).to_owned(),
+                    label: (*v).to_owned(),
+                    selected: false,
+                })
+                .collect()
+        };
+        let values = json!({"deps": ["component:default/b", "group:default/x"], "tags": ["go"], "branch": "dev"});
+        let page = page(
+            0,
+            &schema,
+            values.as_object().unwrap(),
+            &Map::new(),
+            &BTreeMap::new(),
+            &offer,
+        );
+        let by = |n: &str| page.fields.iter().find(|f| f.name == n).unwrap().clone();
+        let deps = by("deps");
+        assert_eq!(deps.widget, "multi_entity");
+        let chosen: Vec<(&str, bool)> = deps
+            .choices
+            .iter()
+            .map(|c| (c.value.as_str(), c.selected))
+            .collect();
+        assert_eq!(
+            chosen,
+            [
+                ("component:default/a", false),
+                ("component:default/b", true)
+            ]
+        );
+        assert_eq!(
+            deps.more, "group:default/x",
+            "refs the catalog did not offer"
+        );
+        assert_eq!(deps.focus_id, "p0-deps-1");
+        let tags = by("tags");
+        assert_eq!((tags.widget, tags.value.as_str()), ("lines", "go"));
+        assert_eq!(tags.suggestions.len(), 2);
+        assert_eq!(
+            (by("branch").widget, by("branch").value.as_str()),
+            ("text", "dev")
         );
     }
 

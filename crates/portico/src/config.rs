@@ -76,6 +76,34 @@ pub struct AppConfig {
     pub integrations: portico_scaffolder::Integrations,
     /// `techdocs.*`.
     pub techdocs: TechDocsSection,
+    /// `scaffolder.*`.
+    pub scaffolder: ScaffolderSection,
+}
+
+/// `scaffolder.*`: how this server runs scaffolder tasks (Backstage's key names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScaffolderSection {
+    /// `scaffolder.concurrentTasksLimit`: tasks run at once by this server (default 10); 0
+    /// runs none here — another replica on the same database runs them.
+    pub concurrent_tasks_limit: usize,
+    /// `scaffolder.EXPERIMENTAL_recoverTasksTimeout`: how long a running task's claim lasts
+    /// without a heartbeat before another worker takes it over (default 30 s; the worker
+    /// heartbeats every third of it).
+    pub recover_tasks_timeout: Duration,
+    /// `scaffolder.EXPERIMENTAL_recoverTasks` and `scaffolder.maxTaskAttempts`: how many
+    /// times a task may be claimed, the first run included, before an interrupted task is
+    /// failed instead of started over (default 3; `EXPERIMENTAL_recoverTasks: false` is 1).
+    pub max_task_attempts: i64,
+}
+
+impl Default for ScaffolderSection {
+    fn default() -> Self {
+        Self {
+            concurrent_tasks_limit: 10,
+            recover_tasks_timeout: Duration::from_secs(30),
+            max_task_attempts: 3,
+        }
+    }
 }
 
 /// `techdocs.*`: who builds docs sites, how many at once, for how long at most.
@@ -132,6 +160,9 @@ pub struct BackendSection {
     /// `backend.reading.allow`: hosts (and path prefixes) that URL locations and placeholders
     /// may read.
     pub reading_allow: Vec<AllowRule>,
+    /// `backend.workingDirectory`: where scaffolder task workspaces are made (in its
+    /// `scaffolder` folder); the system's temporary folder when not set.
+    pub working_directory: Option<PathBuf>,
 }
 
 impl Default for BackendSection {
@@ -141,6 +172,7 @@ impl Default for BackendSection {
             listen: DEFAULT_LISTEN,
             database: DatabaseConfig::default(),
             reading_allow: Vec::new(),
+            working_directory: None,
         }
     }
 }

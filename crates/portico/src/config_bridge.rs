@@ -39,5 +39,7 @@ pub fn load(files: &[PathBuf]) -> anyhow::Result<ServeOptions> {
         demo: files.is_empty(),
         techdocs: config.techdocs.clone(),
         integrations: config.integrations.clone(),
+        scaffolder: config.scaffolder.clone(),
+        working_directory: config.backend.working_directory.clone(),
     })
 }

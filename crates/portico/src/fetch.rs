@@ -1,15 +1,19 @@
-//! The reader the binary wires into the catalog: local files always; http(s) URLs when asked to
-//! fetch, and with an allow-list only from the hosts it lists (`backend.reading.allow`).
+//! The readers the binary wires into the engines: the catalog's (local files always; http(s)
+//! URLs when asked to fetch, and with an allow-list only from the hosts it lists,
+//! `backend.reading.allow`) and the scaffolder's `fetch:*` reader ([`ScaffolderReader`]: the
+//! same allow-list and client settings, async, with the forge tokens the scaffolder adds).
 //!
-//! Readers are called from blocking threads (rayon in `validate`, tokio's blocking pool in the
-//! engine), so the async HTTP client is driven with `Handle::block_on` on a runtime that either
-//! the caller runs or this reader owns.
+//! Catalog readers are called from blocking threads (rayon in `validate`, tokio's blocking pool
+//! in the engine), so the async HTTP client is driven with `Handle::block_on` on a runtime that
+//! either the caller runs or this reader owns.
 
 use std::time::Duration;
 
 use portico_catalog::{
     MAX_SOURCE_BYTES, ReadAllowList, ReadError, SourceReader, Target, read_file,
 };
+use portico_plugin_api::BoxFuture;
+use portico_scaffolder::{UrlReadError, UrlReader};
 use tokio::runtime::{Handle, Runtime};
 
 /// Reads files, and URLs when built to fetch.
@@ -119,6 +123,92 @@ impl SourceReader for CliReader {
                         limit: MAX_SOURCE_BYTES,
                     });
                 }
+            }
+            Ok(bytes)
+        })
+    }
+}
+
+/// The scaffolder's URL reader: `backend.reading.allow` decides the hosts (the scaffolder asks
+/// before every read), answers are bounded, and credentials never follow a redirect to another
+/// host — reqwest drops `Authorization` there, and requests with other credential headers
+/// (GitLab's `PRIVATE-TOKEN`) follow no redirect at all.
+#[derive(Debug)]
+pub struct ScaffolderReader {
+    allow: ReadAllowList,
+    following: reqwest::Client,
+    direct: reqwest::Client,
+}
+
+impl ScaffolderReader {
+    /// A reader for the hosts `allow` lists.
+    pub fn new(allow: ReadAllowList) -> anyhow::Result<Self> {
+        let build = |redirects: reqwest::redirect::Policy| {
+            reqwest::Client::builder()
+                .timeout(Duration::from_secs(120))
+                .redirect(redirects)
+                .user_agent(concat!("portico/", env!("CARGO_PKG_VERSION")))
+                .build()
+        };
+        Ok(Self {
+            allow,
+            following: build(reqwest::redirect::Policy::limited(5))?,
+            direct: build(reqwest::redirect::Policy::none())?,
+        })
+    }
+}
+
+impl UrlReader for ScaffolderReader {
+    fn allows(&self, url: &url::Url) -> bool {
+        self.allow.allows(url)
+    }
+
+    fn get(
+        &self,
+        url: &str,
+        headers: Vec<(String, String)>,
+    ) -> BoxFuture<'_, Result<Vec<u8>, UrlReadError>> {
+        let url = url.to_owned();
+        Box::pin(async move {
+            let failed = |reason: String| UrlReadError::Failed {
+                url: url.clone(),
+                reason,
+            };
+            let custom_credentials = headers
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case("private-token"));
+            let client = if custom_credentials {
+                &self.direct
+            } else {
+                &self.following
+            };
+            let mut request = client.get(&url);
+            for (name, value) in &headers {
+                request = request.header(name, value);
+            }
+            // reqwest's errors name the URL, never the headers.
+            let mut response = request
+                .send()
+                .await
+                .map_err(|err| failed(err.to_string()))?;
+            match response.status() {
+                status if status.is_success() => {}
+                reqwest::StatusCode::NOT_FOUND => return Err(UrlReadError::NotFound(url.clone())),
+                status => return Err(failed(format!("the server answered {status}"))),
+            }
+            let mut bytes = Vec::new();
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|err| failed(err.to_string()))?
+            {
+                if bytes.len() + chunk.len() > portico_scaffolder::remote::MAX_REMOTE_BYTES {
+                    return Err(failed(format!(
+                        "the answer is larger than {} bytes",
+                        portico_scaffolder::remote::MAX_REMOTE_BYTES
+                    )));
+                }
+                bytes.extend_from_slice(&chunk);
             }
             Ok(bytes)
         })

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use portico_catalog::ReadAllowList;
 use portico_plugin_api::BoxFuture;
 use portico_scaffolder::{
     ForgeHttp, ForgeMethod, ForgeRequest, ForgeResponse, Integrations, PublishSettings,
@@ -67,12 +68,22 @@ impl ForgeHttp for ReqwestForge {
     }
 }
 
-/// The publish actions' settings for this process: the configured integrations and the
-/// reqwest client.
-pub fn publish_settings(integrations: Integrations) -> anyhow::Result<PublishSettings> {
+/// The publish and fetch actions' settings for this process: the configured integrations, the
+/// reqwest forge client and, with `reading`, the URL reader over `backend.reading.allow`
+/// (without one, `fetch:*` reads only the template's folder).
+pub fn publish_settings(
+    integrations: Integrations,
+    reading: Option<ReadAllowList>,
+) -> anyhow::Result<PublishSettings> {
+    let reader = match reading {
+        Some(allow) => Some(Arc::new(crate::fetch::ScaffolderReader::new(allow)?)
+            as Arc<dyn portico_scaffolder::UrlReader>),
+        None => None,
+    };
     Ok(PublishSettings {
         integrations,
         http: Some(Arc::new(ReqwestForge::new()?)),
+        reader,
         ..PublishSettings::default()
     })
 }

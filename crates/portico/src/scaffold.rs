@@ -131,6 +131,7 @@ fn prepare(args: &ScaffoldArgs) -> anyhow::Result<RunRequest> {
         secrets,
         user: serde_json::json!({"ref": "user:development/guest"}),
         template_dir,
+        template_url: None,
         workspace: args.out.canonicalize().unwrap_or_else(|_| args.out.clone()),
         dry_run: args.dry_run,
         catalog: None,
@@ -139,19 +140,21 @@ fn prepare(args: &ScaffoldArgs) -> anyhow::Result<RunRequest> {
     })
 }
 
-/// The built-in actions, the publish actions configured from `--config`'s `integrations`.
+/// The built-in actions, the publish actions configured from `--config`'s `integrations`, and
+/// `fetch:*` reading URLs from its `backend.reading.allow` hosts (none without `--config`).
 fn actions(configs: &[PathBuf]) -> anyhow::Result<ActionRegistry> {
-    let integrations = if configs.is_empty() {
-        Integrations::default()
+    let (integrations, reading) = if configs.is_empty() {
+        (Integrations::default(), None)
     } else {
         let loaded = crate::config::load(configs, &|name| std::env::var(name).ok())?;
         for warning in &loaded.warnings {
             eprintln!("warning: {warning}");
         }
-        loaded.config.integrations
+        let allow = portico_catalog::ReadAllowList::new(loaded.config.backend.reading_allow);
+        (loaded.config.integrations, Some(allow))
     };
     Ok(ActionRegistry::builtin_with(
-        crate::forge_http::publish_settings(integrations)?,
+        crate::forge_http::publish_settings(integrations, reading)?,
     ))
 }
 

@@ -2,7 +2,10 @@
 //! template lookups need, implemented over the catalog engine (engines never depend on each
 //! other, so the binary is where they meet), and the task worker on the same database.
 
+use std::path::Path;
 use std::sync::Arc;
+
+use anyhow::Context as _;
 
 use portico_catalog::engine::Engine;
 use portico_plugin_api::{BoxFuture, PluginError, ScaffolderCatalog};
@@ -13,6 +16,8 @@ use portico_store::LocationOrigin;
 use portico_store_sql::SqlStore;
 use serde_json::Value;
 use tokio::sync::watch;
+
+use crate::config::ScaffolderSection;
 
 /// The catalog as the scaffolder sees it.
 struct EngineCatalog {
@@ -71,20 +76,62 @@ fn entity_ref_of(entity: &Value) -> Option<String> {
     Some(format!("{}:{namespace}/{name}", kind.to_ascii_lowercase()))
 }
 
-/// Starts the task worker (until `shutdown`) and returns the service for `/api/scaffolder`.
+/// The task worker's settings from `scaffolder.*` and `backend.workingDirectory`; the
+/// workspace root is created now, so a folder that cannot be written fails the start, not the
+/// first task.
+pub fn task_options(
+    section: &ScaffolderSection,
+    working_directory: Option<&Path>,
+) -> anyhow::Result<TaskOptions> {
+    let work_root = match working_directory {
+        Some(directory) => directory.join("scaffolder"),
+        None => TaskOptions::default().work_root,
+    };
+    std::fs::create_dir_all(&work_root).with_context(|| {
+        format!(
+            "backend.workingDirectory: cannot create the scaffolder's workspace folder {}",
+            work_root.display()
+        )
+    })?;
+    let probe = work_root.join(".portico-write-check");
+    std::fs::write(&probe, b"").with_context(|| {
+        format!(
+            "backend.workingDirectory: cannot write in {}; give a folder Portico may write to",
+            work_root.display()
+        )
+    })?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(TaskOptions {
+        concurrency: section.concurrent_tasks_limit,
+        lease: section.recover_tasks_timeout,
+        max_attempts: section.max_task_attempts,
+        work_root,
+    })
+}
+
+/// Starts the task worker (until `shutdown`; none with `scaffolder.concurrentTasksLimit: 0`)
+/// and returns the service for `/api/scaffolder`.
 pub fn start(
     store: SqlStore,
     engine: Arc<Engine<SqlStore>>,
     publish: PublishSettings,
+    options: TaskOptions,
     shutdown: watch::Receiver<bool>,
 ) -> Arc<dyn ScaffolderService> {
     let catalog: Arc<dyn ScaffolderCatalog> = Arc::new(EngineCatalog { engine });
+    let runs_tasks = options.concurrency > 0;
     let tasks = Arc::new(TaskEngine::new(
         Arc::new(store),
         Runner::new(ActionRegistry::builtin_with(publish)),
-        TaskOptions::default(),
+        options,
         Some(Arc::clone(&catalog)),
     ));
-    tokio::spawn(Arc::clone(&tasks).run_worker(shutdown));
+    if runs_tasks {
+        tokio::spawn(Arc::clone(&tasks).run_worker(shutdown));
+    } else {
+        tracing::info!(
+            "scaffolder.concurrentTasksLimit is 0: this server runs no scaffolder tasks (another replica on the same database does)"
+        );
+    }
     Arc::new(Scaffolder::new(tasks, catalog))
 }

@@ -88,6 +88,10 @@ pub struct ServeOptions {
     pub techdocs: crate::config::TechDocsSection,
     /// `integrations.github|gitlab` for the scaffolder's publish actions.
     pub integrations: portico_scaffolder::Integrations,
+    /// `scaffolder.*`.
+    pub scaffolder: crate::config::ScaffolderSection,
+    /// `backend.workingDirectory`.
+    pub working_directory: Option<std::path::PathBuf>,
 }
 
 /// Runs the server.
@@ -163,11 +167,19 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (failed_tx, mut failed_rx) = watch::channel(None::<String>);
     let failure = failed_tx.subscribe();
-    let publish = crate::forge_http::publish_settings(options.integrations.clone())?;
+    let publish = crate::forge_http::publish_settings(
+        options.integrations.clone(),
+        Some(options.catalog.reading_allow.clone()),
+    )?;
+    let task_options = crate::scaffolder_wiring::task_options(
+        &options.scaffolder,
+        options.working_directory.as_deref(),
+    )?;
     let scaffolder = crate::scaffolder_wiring::start(
         task_store,
         Arc::clone(&engine),
         publish,
+        task_options,
         shutdown_rx.clone(),
     );
     let docs_shutdown = shutdown_rx.clone();

@@ -8,7 +8,9 @@
 //! running the real `git http-backend` CGI — after checking the Authorization header git sends.
 //! The pushed commits are then read back with git itself. One test runs Backstage's own
 //! docs-template as a task of `portico serve`, including `catalog:register` of the pushed
-//! catalog-info.yaml (the fake also answers raw file reads of its repositories).
+//! catalog-info.yaml (the fake also answers raw file reads of its repositories). The fake also
+//! answers the archive (tarball) and file-contents endpoints `fetch:*` reads remote skeletons
+//! with, from `git archive` and `git show` of its repositories.
 
 // Test code: a failed unwrap is a failed test with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -117,6 +119,9 @@ async fn handle(
             json!({"message": match fake.kind { Kind::GitHub => "Bad credentials", Kind::GitLab => "401 Unauthorized" }}),
         );
     }
+    if let Some(response) = repository_read(&fake, &method, &path, uri.query()) {
+        return response;
+    }
     match fake.kind {
         Kind::GitHub => github_api(&fake, &method, &path, &body_json),
         Kind::GitLab => gitlab_api(&fake, &method, &path, uri.query(), &body_json),
@@ -140,6 +145,132 @@ fn raw_file(fake: &Fake, path: &str) -> Option<Response> {
         (StatusCode::OK, output.stdout).into_response()
     } else {
         (StatusCode::NOT_FOUND, "no such file").into_response()
+    })
+}
+
+/// `key` from a query string (values percent-decoded, which is all the fetch calls need).
+fn query_value(query: Option<&str>, key: &str) -> String {
+    let raw = query
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(&format!("{key}=")))
+        .unwrap_or_default();
+    decode(raw)
+}
+
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|pair| std::str::from_utf8(pair).ok())
+            .and_then(|pair| u8::from_str_radix(pair, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// Reads of repository content: GitHub's `GET /repos/{o}/{r}/tarball/{ref}` and
+/// `GET /repos/{o}/{r}/contents/{path}?ref=`, GitLab's
+/// `GET /projects/{id}/repository/archive.tar.gz?sha=&path=` and
+/// `GET /projects/{id}/repository/files/{path}/raw?ref=` — answered with `git archive` (one
+/// top folder, as the forges do) and `git show`.
+fn repository_read(
+    fake: &Fake,
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+) -> Option<Response> {
+    if method != Method::GET {
+        return None;
+    }
+    let segments: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(decode)
+        .collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let (repo, git_ref, file, tree) = match (fake.kind, segments.as_slice()) {
+        (Kind::GitHub, ["api", "v3", "repos", owner, repo, "tarball", git_ref]) => (
+            format!("{owner}/{repo}"),
+            (*git_ref).to_owned(),
+            String::new(),
+            true,
+        ),
+        (Kind::GitHub, ["api", "v3", "repos", owner, repo, "contents", rest @ ..]) => (
+            format!("{owner}/{repo}"),
+            query_value(query, "ref"),
+            rest.join("/"),
+            false,
+        ),
+        (
+            Kind::GitLab,
+            [
+                "api",
+                "v4",
+                "projects",
+                project,
+                "repository",
+                "archive.tar.gz",
+            ],
+        ) => (
+            (*project).to_owned(),
+            query_value(query, "sha"),
+            query_value(query, "path"),
+            true,
+        ),
+        (
+            Kind::GitLab,
+            [
+                "api",
+                "v4",
+                "projects",
+                project,
+                "repository",
+                "files",
+                file,
+                "raw",
+            ],
+        ) => (
+            (*project).to_owned(),
+            query_value(query, "ref"),
+            (*file).to_owned(),
+            false,
+        ),
+        _ => return None,
+    };
+    let dir = fake.root.join(format!("{repo}.git"));
+    let mut command = Command::new("git");
+    command.arg("--git-dir").arg(&dir);
+    if tree {
+        command.args([
+            "archive",
+            "--format=tar.gz",
+            &format!("--prefix={}-{git_ref}/", repo.replace('/', "-")),
+            &git_ref,
+        ]);
+        if !file.is_empty() {
+            command.arg(&file);
+        }
+    } else {
+        command.args(["show", &format!("{git_ref}:{file}")]);
+    }
+    let output = command.output().unwrap();
+    Some(if output.status.success() {
+        (StatusCode::OK, output.stdout).into_response()
+    } else {
+        json_response(StatusCode::NOT_FOUND, json!({"message": "Not Found"}))
     })
 }
 
@@ -177,6 +308,27 @@ fn github_api(fake: &Fake, method: &Method, path: &str, body: &Value) -> Respons
             _ => not_found(),
         },
         ("GET", ["api", "v3", "user"]) => json_response(StatusCode::OK, json!({"login": "dev"})),
+        ("GET", ["api", "v3", "repos", owner, repo])
+            if fake
+                .created
+                .lock()
+                .unwrap()
+                .contains(&format!("{owner}/{repo}")) =>
+        {
+            json_response(
+                StatusCode::OK,
+                json!({
+                    "full_name": format!("{owner}/{repo}"),
+                    "default_branch": "main",
+                    "clone_url": format!("{}/git/{owner}/{repo}.git", fake.base()),
+                    "html_url": format!("{}/{owner}/{repo}", fake.base()),
+                }),
+            )
+        }
+        ("POST", ["api", "v3", "repos", owner, repo, "pulls"]) => json_response(
+            StatusCode::CREATED,
+            json!({"number": 7, "html_url": format!("{}/{owner}/{repo}/pull/7", fake.base())}),
+        ),
         ("POST", ["api", "v3", "orgs", org, "repos"]) => create(org),
         // The token belongs to the user "dev".
         ("POST", ["api", "v3", "user", "repos"]) => create("dev"),
@@ -233,6 +385,29 @@ fn gitlab_api(
                 }),
             )
         }
+        ("GET", _) if path.starts_with("/api/v4/projects/") => {
+            let project = decode(path.trim_start_matches("/api/v4/projects/"));
+            if !fake.created.lock().unwrap().contains(&project) {
+                return json_response(
+                    StatusCode::NOT_FOUND,
+                    json!({"message": "404 Project Not Found"}),
+                );
+            }
+            json_response(
+                StatusCode::OK,
+                json!({
+                    "id": 42,
+                    "path_with_namespace": project,
+                    "default_branch": "main",
+                    "http_url_to_repo": format!("{}/git/{project}.git", fake.base()),
+                    "web_url": format!("{}/{project}", fake.base()),
+                }),
+            )
+        }
+        ("POST", "/api/v4/projects/42/merge_requests") => json_response(
+            StatusCode::CREATED,
+            json!({"iid": 3, "web_url": format!("{}/platform/skel/-/merge_requests/3", fake.base())}),
+        ),
         _ => json_response(StatusCode::NOT_FOUND, json!({"message": "404 Not Found"})),
     }
 }
@@ -901,6 +1076,21 @@ integrations:
             .find(|a| a["id"] == id)
             .unwrap_or_else(|| panic!("{id} is not listed: {actions}"));
         assert_eq!(action["schema"]["input"]["required"], json!(["repoUrl"]));
+        // Inputs accepted but not applied are said so in the schema, not silently dropped.
+        let description = action["schema"]["input"]["description"].as_str().unwrap();
+        assert!(
+            description.contains("not applied yet") && description.contains("topics"),
+            "{description}"
+        );
+    }
+    for id in [
+        "publish:github:pull-request",
+        "publish:gitlab:merge-request",
+    ] {
+        assert!(
+            actions.as_array().unwrap().iter().any(|a| a["id"] == id),
+            "{id} is not listed"
+        );
     }
 
     let values = json!({
@@ -1002,4 +1192,467 @@ integrations:
             "the token reached the database"
         );
     }
+}
+
+/// A repository of the fake forge with a skeleton in it, pushed with git.
+fn seed_skeleton(fake: &Fake, owner: &str, repo: &str) {
+    assert!(fake.create(owner, repo));
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    std::fs::create_dir_all(w.join("skeleton/bin")).unwrap();
+    std::fs::create_dir_all(w.join("docs")).unwrap();
+    std::fs::write(w.join("skeleton/README.md"), "# ${{ values.name }}\n").unwrap();
+    std::fs::write(
+        w.join("skeleton/bin/run.sh"),
+        "#!/bin/sh\necho ${{ values.name }}\n",
+    )
+    .unwrap();
+    std::fs::write(w.join("docs/notes.txt"), "plain ${{ values.name }}\n").unwrap();
+    std::fs::write(w.join("skeletonish.txt"), "not in the skeleton folder\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let script = w.join("skeleton/bin/run.sh");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    git(&["init", "--quiet", "--initial-branch", "main"], w);
+    git(&["add", "."], w);
+    git(
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "--quiet",
+            "-m",
+            "skeleton",
+        ],
+        w,
+    );
+    let bare = fake.root.join(format!("{owner}/{repo}.git"));
+    git(&["push", "--quiet", bare.to_str().unwrap(), "main"], w);
+}
+
+fn fetch_template(dir: &Path, steps: &str) -> PathBuf {
+    let path = dir.join("fetch-template.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: remote-fetch
+spec:
+  type: service
+  parameters:
+    - properties:
+        name: {{type: string}}
+        repoUrl: {{type: string}}
+  steps:
+{steps}"
+        ),
+    )
+    .unwrap();
+    path
+}
+
+/// `fetch:template` and `fetch:plain` of repository folders (`…/tree/main/<dir>` URLs: read as
+/// the forge's archive through its API with the integration token) and `fetch:plain:file` of
+/// one file (`…/blob/main/<file>`: the contents API); hosts that `backend.reading.allow` does
+/// not list are refused with a message saying what to add. The forge is the fake above.
+#[test]
+fn fetch_reads_remote_skeletons_from_allowed_forge_hosts() {
+    for kind in [Kind::GitHub, Kind::GitLab] {
+        let (fake, _root) = start(kind);
+        let (owner, tree) = match kind {
+            Kind::GitHub => ("acme", "tree"),
+            Kind::GitLab => ("platform", "-/tree"),
+        };
+        seed_skeleton(&fake, owner, "skel");
+        let host = "forge.fake.test";
+        let dir = tempfile::tempdir().unwrap();
+        let config = config(dir.path(), &fake, host);
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str(&format!(
+            "backend:\n  reading:\n    allow:\n      - host: {host}\n"
+        ));
+        std::fs::write(&config, text).unwrap();
+        let blob = tree.replace("tree", "blob");
+        let base = format!("https://{host}/{owner}/skel");
+        let template = fetch_template(
+            dir.path(),
+            &format!(
+                "    - id: template
+      action: fetch:template
+      input:
+        url: {base}/{tree}/main/skeleton
+        values: {{name: '${{{{ parameters.name }}}}'}}
+    - id: plain
+      action: fetch:plain
+      input: {{url: '{base}/{tree}/main/docs', targetPath: docs}}
+    - id: file
+      action: fetch:plain:file
+      input: {{url: '{base}/{blob}/main/docs/notes.txt', targetPath: copied/notes.txt}}
+"
+            ),
+        );
+        let out = tempfile::tempdir().unwrap();
+        let ws = out.path().join("ws");
+        let output = Command::new(env!("CARGO_BIN_EXE_portico"))
+            .args(["scaffold", template.to_str().unwrap(), "--config"])
+            .arg(&config)
+            .args(["--set", "name=orders", "--out"])
+            .arg(&ws)
+            .env("FORGE_TOKEN", TOKEN)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{kind:?}: {stderr}");
+        assert!(!stderr.contains(TOKEN));
+        assert_eq!(
+            std::fs::read_to_string(ws.join("README.md")).unwrap(),
+            "# orders\n"
+        );
+        let script = ws.join("bin/run.sh");
+        assert_eq!(
+            std::fs::read_to_string(&script).unwrap(),
+            "#!/bin/sh\necho orders\n"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&script).unwrap().permissions().mode();
+            assert!(mode & 0o100 != 0, "the execute bit is kept: {mode:o}");
+        }
+        assert_eq!(
+            std::fs::read_to_string(ws.join("docs/notes.txt")).unwrap(),
+            "plain ${{ values.name }}\n",
+            "fetch:plain does not render"
+        );
+        assert_eq!(
+            std::fs::read_to_string(ws.join("copied/notes.txt")).unwrap(),
+            "plain ${{ values.name }}\n"
+        );
+        assert!(!ws.join("skeletonish.txt").exists() && !ws.join("skeleton").exists());
+        let calls: Vec<String> = fake
+            .calls
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(c, _)| c.clone())
+            .collect();
+        let expected = match kind {
+            Kind::GitHub => vec![
+                "GET /api/v3/repos/acme/skel/tarball/main".to_owned(),
+                "GET /api/v3/repos/acme/skel/tarball/main".to_owned(),
+                "GET /api/v3/repos/acme/skel/contents/docs/notes.txt?ref=main".to_owned(),
+            ],
+            Kind::GitLab => vec![
+                "GET /api/v4/projects/platform%2Fskel/repository/archive.tar.gz?sha=main&path=skeleton".to_owned(),
+                "GET /api/v4/projects/platform%2Fskel/repository/archive.tar.gz?sha=main&path=docs".to_owned(),
+                "GET /api/v4/projects/platform%2Fskel/repository/files/docs%2Fnotes.txt/raw?ref=main".to_owned(),
+            ],
+        };
+        assert_eq!(calls, expected, "{kind:?}");
+
+        // A host the allow-list does not name is never contacted.
+        let refused = fetch_template(
+            dir.path(),
+            "    - id: file
+      action: fetch:plain:file
+      input: {url: 'https://elsewhere.example/x.txt', targetPath: x.txt}
+",
+        );
+        let output = Command::new(env!("CARGO_BIN_EXE_portico"))
+            .args(["scaffold", refused.to_str().unwrap(), "--config"])
+            .arg(&config)
+            .args(["--set", "name=orders", "--out"])
+            .arg(out.path().join("refused"))
+            .env("FORGE_TOKEN", TOKEN)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success());
+        assert!(
+            stderr.contains("reading https://elsewhere.example/x.txt is not allowed: add elsewhere.example to backend.reading.allow"),
+            "{stderr}"
+        );
+    }
+}
+
+/// `publish:github:pull-request` and `publish:gitlab:merge-request` against the fake forge: the
+/// repository is looked up through the API, its default branch fetched with real git over smart
+/// HTTP, the rendered files laid over it at `targetPath` on a new branch, pushed, and the
+/// request opened through the API with Backstage's fields.
+#[test]
+fn pull_and_merge_requests_push_a_branch_and_open_the_request() {
+    for kind in [Kind::GitHub, Kind::GitLab] {
+        let (fake, _root) = start(kind);
+        let (owner, action) = match kind {
+            Kind::GitHub => ("acme", "publish:github:pull-request"),
+            Kind::GitLab => ("platform", "publish:gitlab:merge-request"),
+        };
+        seed_skeleton(&fake, owner, "skel");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("skeleton")).unwrap();
+        std::fs::write(
+            dir.path().join("skeleton/README.md"),
+            "# ${{ values.name }}\n",
+        )
+        .unwrap();
+        let template = fetch_template(
+            dir.path(),
+            &format!(
+                "    - id: fetch
+      action: fetch:template
+      input:
+        url: ./skeleton
+        values: {{name: '${{{{ parameters.name }}}}'}}
+    - id: change
+      action: {action}
+      input:
+        repoUrl: '${{{{ parameters.repoUrl }}}}'
+        branchName: 'add-${{{{ parameters.name }}}}'
+        title: 'Add ${{{{ parameters.name }}}}'
+        description: 'Adds the ${{{{ parameters.name }}}} service'
+        targetPath: 'services/${{{{ parameters.name }}}}'
+        draft: true
+        gitAuthorName: Template Bot
+        reviewers: [alice]
+  output:
+    change: '${{{{ steps.change.output }}}}'
+"
+            ),
+        );
+        let config = config(dir.path(), &fake, "forge.fake.test");
+        let run = scaffold(
+            &template,
+            &config,
+            &format!("forge.fake.test?owner={owner}&repo=skel"),
+            TOKEN,
+        );
+        assert!(run.output.status.success(), "{kind:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("not supported yet, ignored: reviewers"),
+            "{}",
+            run.stderr
+        );
+        let output = run.report["output"]["change"].clone();
+        let base = fake.base();
+        let calls = fake.calls.lock().unwrap().clone();
+        let names: Vec<&str> = calls.iter().map(|(call, _)| call.as_str()).collect();
+        match kind {
+            Kind::GitHub => {
+                assert_eq!(
+                    output,
+                    json!({"targetBranchName": "main", "remoteUrl": format!("{base}/acme/skel/pull/7"), "pullRequestNumber": 7})
+                );
+                assert_eq!(
+                    names,
+                    [
+                        "GET /api/v3/repos/acme/skel",
+                        "POST /api/v3/repos/acme/skel/pulls"
+                    ]
+                );
+                assert_eq!(
+                    calls[1].1,
+                    json!({"title": "Add orders", "body": "Adds the orders service", "head": "add-orders", "base": "main", "draft": true})
+                );
+            }
+            Kind::GitLab => {
+                assert_eq!(
+                    output,
+                    json!({"targetBranchName": "main", "projectid": "42", "projectPath": "platform/skel", "mergeRequestUrl": format!("{base}/platform/skel/-/merge_requests/3")})
+                );
+                assert_eq!(
+                    names,
+                    [
+                        "GET /api/v4/projects/platform%2Fskel",
+                        "POST /api/v4/projects/42/merge_requests"
+                    ]
+                );
+                assert_eq!(
+                    calls[1].1,
+                    json!({"source_branch": "add-orders", "target_branch": "main", "title": "Draft: Add orders", "description": "Adds the orders service", "remove_source_branch": false})
+                );
+            }
+        }
+        // The branch holds the repository as it was plus the new files, in one commit on top.
+        let bare = fake.root.join(format!("{owner}/skel.git"));
+        let files = git(&["ls-tree", "-r", "--name-only", "add-orders"], &bare);
+        assert_eq!(
+            files.lines().collect::<Vec<_>>(),
+            [
+                "docs/notes.txt",
+                "services/orders/README.md",
+                "skeleton/README.md",
+                "skeleton/bin/run.sh",
+                "skeletonish.txt"
+            ]
+        );
+        assert_eq!(
+            git(&["show", "add-orders:services/orders/README.md"], &bare),
+            "# orders"
+        );
+        assert_eq!(
+            git(&["log", "--format=%s|%an", "add-orders"], &bare),
+            "Add orders|Template Bot\nskeleton|t"
+        );
+        assert_eq!(
+            git(&["rev-parse", "main"], &bare),
+            git(&["rev-parse", "add-orders~1"], &bare),
+            "main is untouched"
+        );
+    }
+}
+
+/// A repository of the fake forge holding `files`, pushed with git.
+fn seed_repository(fake: &Fake, owner: &str, repo: &str, files: &[(&str, &str)]) {
+    assert!(fake.create(owner, repo));
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    for (path, text) in files {
+        let path = w.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    git(&["init", "--quiet", "--initial-branch", "main"], w);
+    git(&["add", "."], w);
+    git(
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "--quiet",
+            "-m",
+            "seed",
+        ],
+        w,
+    );
+    let bare = fake.root.join(format!("{owner}/{repo}.git"));
+    git(&["push", "--quiet", bare.to_str().unwrap(), "main"], w);
+}
+
+/// A template registered from a `url` location (a blob URL of the fake forge, read by the
+/// catalog) fetches `./skeleton` relative to that URL: the scaffolder resolves it to
+/// `…/blob/main/skeleton` and reads the folder through the forge's tarball API.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_template_from_a_url_location_fetches_its_skeleton_next_to_it() {
+    let (fake, _root) = start(Kind::GitHub);
+    seed_repository(
+        &fake,
+        "acme",
+        "templates",
+        &[
+            (
+                "service/template.yaml",
+                "apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata: {name: remote-skeleton}
+spec:
+  type: service
+  steps:
+    - id: fetch
+      action: fetch:template
+      input: {url: ./skeleton, values: {name: svc}}
+    - id: show
+      action: debug:log
+      input: {listWorkspace: with-contents}
+",
+            ),
+            (
+                "service/skeleton/README.md",
+                "# ${{ values.name }} from the forge\n",
+            ),
+        ],
+    );
+    let work = tempfile::tempdir().unwrap();
+    let config = work.path().join("app-config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "backend:
+  database: {{client: better-sqlite3, connection: {{directory: {data}}}}}
+  reading:
+    allow: [{{host: '{addr}'}}]
+catalog:
+  rules: [{{allow: [Template, Location]}}]
+  locations: [{{type: url, target: '{base}/acme/templates/blob/main/service/template.yaml'}}]
+integrations:
+  github:
+    - host: '{addr}'
+      token: ${{FORGE_TOKEN}}
+      apiBaseUrl: {base}/api/v3
+",
+            data = work.path().join("data").display(),
+            addr = fake.addr,
+            base = fake.base(),
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .current_dir(work.path())
+        .env("FORGE_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let _server = Server(child);
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut line).unwrap();
+    let api = format!(
+        "{}/api/scaffolder/v2",
+        line.trim().strip_prefix("Portico listening on ").unwrap()
+    );
+    let client = reqwest::Client::new();
+    let mut id = String::new();
+    for _ in 0..400 {
+        let response = client
+            .post(format!("{api}/tasks"))
+            .header("content-type", "application/json")
+            .body(
+                json!({"templateRef": "template:default/remote-skeleton", "values": {}})
+                    .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 201 {
+            let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+            id = body["id"].as_str().unwrap().to_owned();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!id.is_empty(), "the template never appeared in the catalog");
+    let stream = client
+        .get(format!("{api}/tasks/{id}/eventstream"))
+        .send()
+        .await
+        .unwrap()
+        .text();
+    let text = tokio::time::timeout(std::time::Duration::from_secs(60), stream)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(text.contains("event: completion"), "{text}");
+    assert!(text.contains(r#""message":"Run completed""#), "{text}");
+    assert!(text.contains("# svc from the forge"), "{text}");
+    let calls: Vec<String> = fake
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(c, _)| c.clone())
+        .collect();
+    assert!(
+        calls.contains(&"GET /api/v3/repos/acme/templates/tarball/main".to_owned()),
+        "{calls:?}"
+    );
 }

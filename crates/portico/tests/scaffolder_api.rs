@@ -299,8 +299,10 @@ fn start_server(config: &Path, work: &Path) -> (Server, String) {
     (Server(child), format!("{base}/api/scaffolder/v2"))
 }
 
-/// `kill -9` while a task runs, then restart: once the dead worker's lease (30 s) has expired
-/// the task is claimed again, started over with a `recovered` event, and completes.
+/// `kill -9` while a task runs, then restart: once the dead worker's lease has expired
+/// (`scaffolder.EXPERIMENTAL_recoverTasksTimeout`, 3 s here instead of the default 30 s) the
+/// task is claimed again, started over with a `recovered` event, and completes. The workspace
+/// lives in `backend.workingDirectory` and is gone afterwards.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_task_interrupted_by_kill_9_ends_after_the_restart() {
     let work = tempfile::tempdir().unwrap();
@@ -315,7 +317,8 @@ async fn a_task_interrupted_by_kill_9_ends_after_the_restart() {
     std::fs::write(
         &config,
         format!(
-            "backend:\n  database:\n    client: better-sqlite3\n    connection:\n      directory: {}\ncatalog:\n  rules:\n    - allow: [Template, Location]\n  locations:\n    - type: file\n      target: {}\n",
+            "backend:\n  workingDirectory: {}\n  database:\n    client: better-sqlite3\n    connection:\n      directory: {}\ncatalog:\n  rules:\n    - allow: [Template, Location]\n  locations:\n    - type: file\n      target: {}\nscaffolder:\n  EXPERIMENTAL_recoverTasksTimeout: {{seconds: 3}}\n",
+            work.path().join("workspaces").display(),
             work.path().join("data").display(),
             templates.join("template.yaml").display(),
         ),
@@ -395,4 +398,153 @@ async fn a_task_interrupted_by_kill_9_ends_after_the_restart() {
         .collect();
     assert!(types.contains(&"recovered"), "{types:?}");
     assert_eq!(types.last(), Some(&"completion"));
+    let workspaces = work.path().join("workspaces/scaffolder");
+    assert!(
+        workspaces.is_dir(),
+        "the workspace root is in backend.workingDirectory"
+    );
+    assert!(
+        !workspaces.join(&id).exists(),
+        "the task's workspace is removed"
+    );
+}
+
+async fn wait_for_task_end(client: &reqwest::Client, api: &str, id: &str) -> Value {
+    for _ in 0..600 {
+        let (_, task) = call(
+            client,
+            reqwest::Method::GET,
+            &format!("{api}/tasks/{id}"),
+            None,
+        )
+        .await;
+        if ["completed", "failed", "cancelled"].contains(&task["status"].as_str().unwrap_or("")) {
+            return task;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("task {id} never ended");
+}
+
+/// Retry re-opens the same task, as Backstage's `POST /v2/tasks/:id/retry` does. The task had
+/// a secret, which is never stored: a retry without one is refused with a message saying what
+/// to send, a retry with one runs (the push fails the first time because the remote does not
+/// exist yet, and succeeds once it does).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_task_is_retried_under_its_id_with_secrets_from_the_body() {
+    let work = tempfile::tempdir().unwrap();
+    let remotes = work.path().join("remotes");
+    std::fs::create_dir_all(&remotes).unwrap();
+    let remote = format!("file://{}", remotes.join("svc.git").display());
+    let templates = work.path().join("templates");
+    write_template(&templates, &remote);
+    let config = work.path().join("app-config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "backend:\n  database:\n    client: better-sqlite3\n    connection:\n      directory: {}\ncatalog:\n  rules:\n    - allow: [Component, Template, Location]\n  locations:\n    - type: file\n      target: {}\n",
+            work.path().join("data").display(),
+            templates.join("template.yaml").display(),
+        ),
+    )
+    .unwrap();
+    let (server, api) = start_server(&config, work.path());
+    let client = reqwest::Client::new();
+    let mut id = String::new();
+    for _ in 0..200 {
+        let (status, body) = call(&client, reqwest::Method::POST, &format!("{api}/tasks"),
+            Some(json!({"templateRef": "template:default/git-demo", "values": {"name": "svc"}, "secrets": {"token": "first-s3cret"}}))).await;
+        if status == 201 {
+            id = body["id"].as_str().unwrap().to_owned();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!id.is_empty(), "the template never became available");
+    let task = wait_for_task_end(&client, &api, &id).await;
+    assert_eq!(task["status"], "failed", "{task}");
+
+    let (status, body) = call(
+        &client,
+        reqwest::Method::POST,
+        &format!("{api}/tasks/{id}/retry"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["name"], "InputError", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("never stores secrets") && message.contains("\"secrets\""),
+        "{message}"
+    );
+    let (_, still) = call(
+        &client,
+        reqwest::Method::GET,
+        &format!("{api}/tasks/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(still["status"], "failed", "a refused retry changes nothing");
+
+    assert!(
+        Command::new("git")
+            .args(["init", "--bare", "--quiet", "svc.git"])
+            .current_dir(&remotes)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let (status, body) = call(
+        &client,
+        reqwest::Method::POST,
+        &format!("{api}/tasks/{id}/retry"),
+        Some(json!({"secrets": {"token": "second-s3cret"}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["id"], id.as_str(), "the same task runs again");
+    let task = wait_for_task_end(&client, &api, &id).await;
+    assert_eq!(task["status"], "completed", "{task}");
+    let (_, events) = call(
+        &client,
+        reqwest::Method::GET,
+        &format!("{api}/tasks/{id}/events"),
+        None,
+    )
+    .await;
+    let events = events.as_array().unwrap();
+    let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(
+        types.iter().filter(|t| **t == "completion").count(),
+        1,
+        "the failed run's completion is gone: {types:?}"
+    );
+    assert!(types.contains(&"recovered"), "{types:?}");
+    assert_eq!(types.last(), Some(&"completion"));
+    assert_eq!(events.last().unwrap()["body"]["status"], "completed");
+    let text = serde_json::to_string(events).unwrap();
+    assert!(text.contains("using ***"), "{text}");
+    let (_, list) = call(&client, reqwest::Method::GET, &format!("{api}/tasks"), None).await;
+    assert_eq!(list["totalTasks"], 1, "no second task: {list}");
+
+    let (status, body) = call(
+        &client,
+        reqwest::Method::POST,
+        &format!("{api}/tasks/missing/retry"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+
+    drop(server);
+    for entry in std::fs::read_dir(work.path().join("data")).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        for secret in [&b"first-s3cret"[..], b"second-s3cret"] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret),
+                "a secret reached the database"
+            );
+        }
+    }
 }

@@ -1,8 +1,10 @@
 //! `fetch:plain`, `fetch:plain:file`, `fetch:template` and `fetch:template:file`: copy (and
-//! render) a skeleton from the template's own directory into the workspace.
+//! render) a skeleton from the template's own directory, or from a URL, into the workspace.
 //!
-//! Sources are confined to the template's directory; remote URLs are refused with a message
-//! saying so (this build fetches no URLs). In `fetch:template` both file contents and
+//! Local sources are confined to the template's directory. URLs — absolute http(s) ones, and
+//! relative ones when the template itself came from a `url` location — are read through
+//! [`remote`] from the hosts `backend.reading.allow` lists (directories from GitHub and GitLab
+//! archives), into a staging folder the copy then reads as a local tree. In `fetch:template` both file contents and
 //! file/folder names are templates; a path that renders empty, absolute or with `//` is skipped,
 //! which is how templates leave out optional files (as in Backstage). Binary files and
 //! `copyWithoutTemplating` matches are copied byte for byte; the execute bit is kept.
@@ -12,9 +14,68 @@ use std::path::{Path, PathBuf};
 use portico_plugin_api::{ActionContext, BoxFuture, PluginError, ScaffolderAction};
 use serde_json::{Map, Value, json};
 
+use std::sync::Arc;
+
 use super::input::{Input, failed};
 use crate::expr::{Limits, Renderer, Syntax};
+use crate::forge::PublishSettings;
+use crate::remote::{self, Want};
 use crate::workspace::{self, TreeEntry, resolve_in};
+
+/// A source to copy from: a path of the template's directory, or a URL's content in a staging
+/// folder (kept until the copy is done).
+struct Source {
+    path: PathBuf,
+    _fetched: Option<remote::Fetched>,
+}
+
+/// Where `url` points: an absolute http(s) URL, or a relative one against the template's URL
+/// when the template came from a `url` location, is read from an allowed host; anything else
+/// is a path in the template's directory.
+async fn source(
+    ctx: &ActionContext,
+    settings: &PublishSettings,
+    action: &str,
+    url: &str,
+    want: Want,
+) -> Result<Source, PluginError> {
+    let remote_url = match url::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => Some(parsed),
+        Ok(parsed) if parsed.scheme() != "file" && parsed.scheme().len() > 1 => {
+            return Err(PluginError::Input(format!(
+                "{action}: {url:?}: only http(s) URLs, file: URLs and paths relative to the \
+                 template can be fetched"
+            )));
+        }
+        Ok(_) => None,
+        Err(_) if ctx.template_dir.is_none() => ctx
+            .template_url
+            .as_deref()
+            .and_then(|base| url::Url::parse(base).ok())
+            .map(|base| {
+                base.join(url).map_err(|error| {
+                    PluginError::Input(format!(
+                        "{action}: {url:?} cannot be resolved against the template's URL {base}: {error}"
+                    ))
+                })
+            })
+            .transpose()?,
+        Err(_) => None,
+    };
+    if let Some(remote_url) = remote_url {
+        let token = ctx.input.get("token").and_then(Value::as_str);
+        ctx.log(&format!("Reading {remote_url}"));
+        let fetched = remote::fetch(settings, action, &remote_url, want, token).await?;
+        return Ok(Source {
+            path: fetched.path.clone(),
+            _fetched: Some(fetched),
+        });
+    }
+    Ok(Source {
+        path: source_path(ctx, action, url)?,
+        _fetched: None,
+    })
+}
 
 /// Where `url` points in the template's directory.
 fn source_path(ctx: &ActionContext, action: &str, url: &str) -> Result<PathBuf, PluginError> {
@@ -23,13 +84,6 @@ fn source_path(ctx: &ActionContext, action: &str, url: &str) -> Result<PathBuf, 
             Some(parsed.to_file_path().map_err(|()| {
                 PluginError::Input(format!("{action}: {url:?} is not a file path"))
             })?)
-        }
-        Ok(parsed) if parsed.scheme().len() > 1 => {
-            return Err(PluginError::Input(format!(
-                "{action}: fetching from {url:?} is not supported: only the template's own \
-                 directory can be fetched from; put the files next to the template and use a \
-                 relative url such as ./skeleton"
-            )));
         }
         _ => None,
     };
@@ -137,11 +191,11 @@ fn target_dir(
     resolve_in(&ctx.workspace, target.unwrap_or("./")).map_err(|e| failed(action, e))
 }
 
-const URL_SCHEMA: &str = "Relative path (to the template's directory) of the files to fetch";
+const URL_SCHEMA: &str = "Relative path (to the template's location) or absolute http(s) URL of the content to fetch; directories from other hosts than the template's folder are read from GitHub and GitLab tree URLs";
 
 /// `fetch:plain`: copies a directory (or file) of the template as it is.
 #[derive(Debug)]
-pub(super) struct FetchPlain;
+pub(super) struct FetchPlain(pub(super) Arc<PublishSettings>);
 
 impl ScaffolderAction for FetchPlain {
     fn id(&self) -> &str {
@@ -164,12 +218,12 @@ impl ScaffolderAction for FetchPlain {
         Box::pin(async move {
             let input = Input::new("fetch:plain", &ctx.input);
             let url = input.required_str("url")?;
-            let source = source_path(&ctx, "fetch:plain", url)?;
             let target = target_dir(&ctx, "fetch:plain", input.str("targetPath")?)?;
             ctx.log(&format!("Fetching plain content from {url}"));
+            let source = source(&ctx, &self.0, "fetch:plain", url, Want::Tree).await?;
             let workspace = ctx.workspace.clone();
             let count = blocking("fetch:plain", move || {
-                copy_plain(&source, &target, &workspace, "fetch:plain")
+                copy_plain(&source.path, &target, &workspace, "fetch:plain")
             })
             .await?;
             ctx.log(&format!("Copied {count} file(s)"));
@@ -180,7 +234,7 @@ impl ScaffolderAction for FetchPlain {
 
 /// `fetch:plain:file`: copies one file of the template as it is.
 #[derive(Debug)]
-pub(super) struct FetchPlainFile;
+pub(super) struct FetchPlainFile(pub(super) Arc<PublishSettings>);
 
 impl ScaffolderAction for FetchPlainFile {
     fn id(&self) -> &str {
@@ -203,8 +257,8 @@ impl ScaffolderAction for FetchPlainFile {
         Box::pin(async move {
             let input = Input::new("fetch:plain:file", &ctx.input);
             let url = input.required_str("url")?;
-            let source = source_path(&ctx, "fetch:plain:file", url)?;
-            if !source.is_file() {
+            let source = source(&ctx, &self.0, "fetch:plain:file", url, Want::File).await?;
+            if !source.path.is_file() {
                 return Err(PluginError::Input(format!(
                     "fetch:plain:file: {url:?} is not a file"
                 )));
@@ -212,8 +266,9 @@ impl ScaffolderAction for FetchPlainFile {
             let target = input.required_str("targetPath")?.to_owned();
             let workspace = ctx.workspace.clone();
             blocking("fetch:plain:file", move || {
-                let contents = std::fs::read(&source).map_err(|e| failed("fetch:plain:file", e))?;
-                workspace::write_file(&workspace, &target, &contents, is_executable(&source))
+                let contents =
+                    std::fs::read(&source.path).map_err(|e| failed("fetch:plain:file", e))?;
+                workspace::write_file(&workspace, &target, &contents, is_executable(&source.path))
                     .map_err(|e| failed("fetch:plain:file", e))?;
                 Ok(())
             })
@@ -415,7 +470,7 @@ fn render_tree(plan: TreePlan) -> Result<Vec<String>, PluginError> {
 
 /// `fetch:template`: renders a skeleton directory (contents and names) into the workspace.
 #[derive(Debug)]
-pub(super) struct FetchTemplate;
+pub(super) struct FetchTemplate(pub(super) Arc<PublishSettings>);
 
 impl ScaffolderAction for FetchTemplate {
     fn id(&self) -> &str {
@@ -477,8 +532,8 @@ impl ScaffolderAction for FetchTemplate {
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let source = source_path(&ctx, ACTION, url)?;
-            if !source.is_dir() {
+            let source = source(&ctx, &self.0, ACTION, url, Want::Tree).await?;
+            if !source.path.is_dir() {
                 return Err(PluginError::Input(format!(
                     "fetch:template: {url:?} is not a directory (use fetch:template:file for one file)"
                 )));
@@ -490,7 +545,7 @@ impl ScaffolderAction for FetchTemplate {
                 .to_path_buf();
             ctx.log(&format!("Fetching template content from {url}"));
             let plan = TreePlan {
-                source,
+                source: source.path.clone(),
                 target_relative,
                 workspace: ctx.workspace.clone(),
                 options,
@@ -500,6 +555,7 @@ impl ScaffolderAction for FetchTemplate {
             for line in blocking(ACTION, move || render_tree(plan)).await? {
                 ctx.log(&line);
             }
+            drop(source);
             Ok(Map::new())
         })
     }
@@ -507,7 +563,7 @@ impl ScaffolderAction for FetchTemplate {
 
 /// `fetch:template:file`: renders one file of the template into the workspace.
 #[derive(Debug)]
-pub(super) struct FetchTemplateFile;
+pub(super) struct FetchTemplateFile(pub(super) Arc<PublishSettings>);
 
 impl ScaffolderAction for FetchTemplateFile {
     fn id(&self) -> &str {
@@ -531,8 +587,8 @@ impl ScaffolderAction for FetchTemplateFile {
             let url = input.required_str("url")?;
             let target = input.required_str("targetPath")?.to_owned();
             let options = TemplateOptions::read(&input)?;
-            let source = source_path(&ctx, ACTION, url)?;
-            if !source.is_file() {
+            let source = source(&ctx, &self.0, ACTION, url, Want::File).await?;
+            if !source.path.is_file() {
                 return Err(PluginError::Input(format!(
                     "{ACTION}: {url:?} is not a file"
                 )));
@@ -546,7 +602,7 @@ impl ScaffolderAction for FetchTemplateFile {
             }
             let workspace = ctx.workspace.clone();
             blocking(ACTION, move || {
-                let raw = std::fs::read(&source).map_err(|e| failed(ACTION, e))?;
+                let raw = std::fs::read(&source.path).map_err(|e| failed(ACTION, e))?;
                 let contents = match as_text(&raw) {
                     Some(text) => options
                         .renderer()
@@ -555,7 +611,7 @@ impl ScaffolderAction for FetchTemplateFile {
                         .into_bytes(),
                     None => raw,
                 };
-                workspace::write_file(&workspace, &target, &contents, is_executable(&source))
+                workspace::write_file(&workspace, &target, &contents, is_executable(&source.path))
                     .map_err(|e| failed(ACTION, e))?;
                 Ok(())
             })

@@ -68,21 +68,21 @@ pub(super) enum Forge {
 }
 
 impl Forge {
-    fn action(self) -> &'static str {
+    pub(super) fn action(self) -> &'static str {
         match self {
             Self::GitHub => "publish:github",
             Self::GitLab => "publish:gitlab",
         }
     }
 
-    fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Self::GitHub => "GitHub",
             Self::GitLab => "GitLab",
         }
     }
 
-    fn config_key(self) -> &'static str {
+    pub(super) fn config_key(self) -> &'static str {
         match self {
             Self::GitHub => "integrations.github",
             Self::GitLab => "integrations.gitlab",
@@ -90,7 +90,7 @@ impl Forge {
     }
 
     /// The API root when the integration names none.
-    fn default_api(self, host: &str) -> String {
+    pub(super) fn default_api(self, host: &str) -> String {
         match self {
             Self::GitHub if host.eq_ignore_ascii_case("github.com") => {
                 "https://api.github.com".to_owned()
@@ -101,7 +101,7 @@ impl Forge {
     }
 
     /// The user name git sends with the token (what each forge documents for token pushes).
-    fn git_user(self) -> &'static str {
+    pub(super) fn git_user(self) -> &'static str {
         match self {
             Self::GitHub => "x-access-token",
             Self::GitLab => "oauth2",
@@ -144,22 +144,24 @@ struct Created {
 }
 
 /// A step's call context: which forge, where, with which token.
-struct Call<'a> {
-    forge: Forge,
-    http: &'a dyn ForgeHttp,
-    api: String,
-    host: String,
-    token: &'a str,
+pub(super) struct Call<'a> {
+    pub(super) forge: Forge,
+    /// The step's action id, which every error message starts with.
+    pub(super) action: &'static str,
+    pub(super) http: &'a dyn ForgeHttp,
+    pub(super) api: String,
+    pub(super) host: String,
+    pub(super) token: &'a str,
 }
 
 impl Call<'_> {
-    fn error(&self, message: impl std::fmt::Display) -> PluginError {
+    pub(super) fn error(&self, message: impl std::fmt::Display) -> PluginError {
         // Forges do not echo tokens, but an error text is built from their answers: scrub it.
-        let text = format!("{}: {message}", self.forge.action());
+        let text = format!("{}: {message}", self.action);
         PluginError::Failed(scrub(&text, self.token))
     }
 
-    async fn send(
+    pub(super) async fn send(
         &self,
         method: ForgeMethod,
         path: &str,
@@ -190,7 +192,7 @@ impl Call<'_> {
         Ok(response)
     }
 
-    fn unexpected(&self, what: &str, response: &ForgeResponse) -> PluginError {
+    pub(super) fn unexpected(&self, what: &str, response: &ForgeResponse) -> PluginError {
         self.error(format!(
             "{what} failed: HTTP {} from the {} API: {}",
             response.status,
@@ -338,7 +340,7 @@ impl Call<'_> {
     }
 }
 
-fn field(body: &Value, key: &str) -> Option<String> {
+pub(super) fn field(body: &Value, key: &str) -> Option<String> {
     body.get(key).and_then(Value::as_str).map(str::to_owned)
 }
 
@@ -375,7 +377,7 @@ fn api_message(body: &Value) -> String {
 }
 
 /// `text` with every occurrence of `secret` replaced.
-fn scrub(text: &str, secret: &str) -> String {
+pub(super) fn scrub(text: &str, secret: &str) -> String {
     if secret.is_empty() {
         text.to_owned()
     } else {
@@ -385,7 +387,7 @@ fn scrub(text: &str, secret: &str) -> String {
 
 /// Percent-encodes a URL path segment or query value (RFC 3986 unreserved characters kept),
 /// so an owner such as `group/sub` stays one segment or one value.
-fn encode(text: &str) -> String {
+pub(super) fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
@@ -395,6 +397,63 @@ fn encode(text: &str) -> String {
         }
     }
     out
+}
+
+impl<'a> Call<'a> {
+    /// The call context of a step publishing to `host`: the step's `token` input, else its
+    /// integration's; the integration's API root, else the forge's default.
+    pub(super) fn for_step(
+        forge: Forge,
+        action: &'static str,
+        settings: &'a PublishSettings,
+        input: &Input<'a>,
+        host: &str,
+    ) -> Result<Self, PluginError> {
+        let integrations = match forge {
+            Forge::GitHub => &settings.integrations.github,
+            Forge::GitLab => &settings.integrations.gitlab,
+        };
+        let integration = integration_for(integrations, host);
+        let token = match (input.str("token")?, integration) {
+            (Some(token), _) if !token.is_empty() => token,
+            (
+                _,
+                Some(Integration {
+                    token: Some(token), ..
+                }),
+            ) if !token.is_empty() => token.as_str(),
+            (_, Some(_)) => {
+                return Err(PluginError::Failed(format!(
+                    "{action}: the {} entry for {host} has no token; set its token or the step's token input",
+                    forge.config_key()
+                )));
+            }
+            (_, None) => {
+                return Err(PluginError::Failed(format!(
+                    "{action}: no {} entry for the host {host}; add one with a token to app-config.yaml (or give the step a token input)",
+                    forge.config_key()
+                )));
+            }
+        };
+        let api = integration
+            .and_then(|integration| integration.api_base_url.clone())
+            .unwrap_or_else(|| forge.default_api(host))
+            .trim_end_matches('/')
+            .to_owned();
+        let http = settings.http.as_deref().ok_or_else(|| {
+            PluginError::Failed(format!(
+                "{action}: this process has no HTTP client for forge APIs (run the template through `portico`)"
+            ))
+        })?;
+        Ok(Self {
+            forge,
+            action,
+            http,
+            api,
+            host: host.to_owned(),
+            token,
+        })
+    }
 }
 
 /// The integration for `host` (host names compare case-insensitively).
@@ -427,7 +486,11 @@ impl ScaffolderAction for PublishForge {
                 json!({"type": "string", "enum": ["private", "internal", "public"], "description": "Project visibility, default private"})
             }
         };
-        json!({"type": "object", "required": ["repoUrl"], "properties": {
+        let ignored = format!(
+            "Accepted and not applied yet (the step log lists the ones a step gives): {}",
+            NOT_YET.join(", ")
+        );
+        json!({"type": "object", "required": ["repoUrl"], "description": ignored, "properties": {
             "repoUrl": {"type": "string", "description": "Repository location: host?owner=<owner>&repo=<repo> (RepoUrlPicker)"},
             "description": {"type": "string", "description": "Repository description"},
             "homepage": {"type": "string", "description": "Repository homepage (GitHub)"},
@@ -483,49 +546,8 @@ impl ScaffolderAction for PublishForge {
                     "{action}: sourcePath is not a folder of the workspace"
                 )));
             }
-            let integrations = match self.forge {
-                Forge::GitHub => &self.settings.integrations.github,
-                Forge::GitLab => &self.settings.integrations.gitlab,
-            };
-            let integration = integration_for(integrations, host);
-            let token = match (input.str("token")?, integration) {
-                (Some(token), _) if !token.is_empty() => token,
-                (
-                    _,
-                    Some(Integration {
-                        token: Some(token), ..
-                    }),
-                ) if !token.is_empty() => token,
-                (_, Some(_)) => {
-                    return Err(PluginError::Failed(format!(
-                        "{action}: the {} entry for {host} has no token; set its token or the step's token input",
-                        self.forge.config_key()
-                    )));
-                }
-                (_, None) => {
-                    return Err(PluginError::Failed(format!(
-                        "{action}: no {} entry for the host {host}; add one with a token to app-config.yaml (or give the step a token input)",
-                        self.forge.config_key()
-                    )));
-                }
-            };
-            let api = integration
-                .and_then(|integration| integration.api_base_url.clone())
-                .unwrap_or_else(|| self.forge.default_api(host))
-                .trim_end_matches('/')
-                .to_owned();
-            let http = self.settings.http.as_deref().ok_or_else(|| {
-                PluginError::Failed(format!(
-                    "{action}: this process has no HTTP client for forge APIs (run the template through `portico`)"
-                ))
-            })?;
-            let call = Call {
-                forge: self.forge,
-                http,
-                api,
-                host: host.to_owned(),
-                token,
-            };
+            let call = Call::for_step(self.forge, action, &self.settings, &input, host)?;
+            let token = call.token;
 
             let ignored: Vec<&str> = NOT_YET
                 .iter()

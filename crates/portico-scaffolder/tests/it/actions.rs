@@ -135,7 +135,7 @@ async fn inputs_cannot_escape_the_workspace_or_the_template() {
         ),
         (
             json!({"action": "fetch:plain", "input": {"url": "https://example.com/x.tgz"}}),
-            "not supported",
+            "reads no URLs",
         ),
         (
             json!({"action": "fetch:plain:file", "input": {"url": "./skeleton/README.md", "targetPath": "/tmp/x"}}),
@@ -316,6 +316,7 @@ async fn plugins_add_actions_and_each_collects_outputs() {
         secrets: object(json!({"key": "k3y-value"})),
         user: json!({}),
         template_dir: None,
+        template_url: None,
         workspace: workspace.path().to_path_buf(),
         dry_run: false,
         catalog: None,

@@ -52,6 +52,7 @@ pub async fn run(
         secrets: object(secrets),
         user: serde_json::json!({"ref": "user:default/guest"}),
         template_dir: Some(template_dir.to_path_buf()),
+        template_url: None,
         workspace: workspace.path().to_path_buf(),
         dry_run,
         catalog: None,

@@ -43,6 +43,7 @@ fn run(values: Value, secrets: Value, steps: Value) -> NewRun {
     NewRun {
         template: template(steps),
         template_dir: None,
+        template_url: None,
         values: values.as_object().cloned().unwrap_or_default(),
         secrets: secrets.as_object().cloned().unwrap_or_default(),
         created_by: Some("user:default/jane".into()),
@@ -232,7 +233,120 @@ async fn open_and_running_tasks_can_be_cancelled() {
         Err(portico_scaffolder::TaskError::NotFound(_))
     ));
     let retried = engine.retry(&running, Map::new()).await.unwrap();
-    assert_ne!(retried, running);
+    assert_eq!(retried, running, "a retry keeps the task's id");
+    store.close().await;
+}
+
+async fn wait_for_step<S: TaskStore>(engine: &TaskEngine<S>, id: &str, step: &str) {
+    for _ in 0..200 {
+        let events = engine.events(id, None).await.unwrap();
+        if events
+            .iter()
+            .any(|e| e["body"]["stepId"] == step && e["body"]["status"] == "processing")
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("step {step} of task {id} did not start");
+}
+
+/// Asserts a task ended `cancelled` while `step` (its last) ran, and the log says so.
+async fn assert_cancelled_during<S: TaskStore>(engine: &TaskEngine<S>, id: &str, step: &str) {
+    let task = wait_for_end(engine, id).await;
+    assert_eq!(task["status"], "cancelled", "{task}");
+    let events = engine.events(id, None).await.unwrap();
+    let completion = events.last().unwrap();
+    assert_eq!(completion["type"], "completion", "{events:?}");
+    assert_eq!(completion["body"]["status"], "cancelled", "{completion}");
+    let finished = events
+        .iter()
+        .find(|e| {
+            e["body"]["stepId"] == step && e["body"]["message"] == format!("Finished step {step}")
+        })
+        .unwrap_or_else(|| panic!("no end of step {step}: {events:?}"));
+    assert_eq!(finished["body"]["status"], "cancelled", "{finished}");
+    assert!(
+        events.iter().any(|e| e["type"] == "cancelled"),
+        "{events:?}"
+    );
+}
+
+/// A cancel while the last step runs used to end the task `completed`: the runner only looked
+/// at the flag before each step. The step here waits a minute, so the task ends within the
+/// test's 10 s only because the cancel stops it.
+#[tokio::test]
+async fn a_cancel_during_the_last_step_ends_the_task_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        SqlStore::open_sqlite(&dir.path().join("portico.db"))
+            .await
+            .unwrap(),
+    );
+    // A long lease: the cancel must not need a heartbeat to arrive.
+    let engine = Arc::new(TaskEngine::new(
+        store.clone(),
+        Runner::new(ActionRegistry::builtin()),
+        options(dir.path(), 60_000),
+        None,
+    ));
+    let steps = json!([
+        {"id": "log", "action": "debug:log", "input": {"message": "first"}},
+        {"id": "wait", "action": "debug:wait", "input": {"seconds": 60}},
+    ]);
+    let id = engine
+        .create(run(json!({}), json!({}), steps))
+        .await
+        .unwrap();
+    let _stop = start(&engine);
+    wait_for_step(&engine, &id, "wait").await;
+    assert!(
+        matches!(
+            engine.retry(&id, Map::new()).await,
+            Err(portico_scaffolder::TaskError::NotFinished { .. })
+        ),
+        "a running task is not retried"
+    );
+    assert_eq!(engine.cancel(&id).await.unwrap(), "processing");
+    assert_cancelled_during(&engine, &id, "wait").await;
+    let events = engine.events(&id, None).await.unwrap();
+    assert!(
+        events.iter().any(|e| e["body"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("cancelled while step wait ran"))),
+        "{events:?}"
+    );
+    store.close().await;
+}
+
+/// The cancel is asked of another replica (only the database knows): the worker learns it
+/// from its heartbeat and still ends the task `cancelled`.
+#[tokio::test]
+async fn a_cancel_through_the_database_reaches_the_last_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        SqlStore::open_sqlite(&dir.path().join("portico.db"))
+            .await
+            .unwrap(),
+    );
+    let engine = Arc::new(TaskEngine::new(
+        store.clone(),
+        Runner::new(ActionRegistry::builtin()),
+        options(dir.path(), 300),
+        None,
+    ));
+    let steps = json!([{"id": "wait", "action": "debug:wait", "input": {"seconds": 60}}]);
+    let id = engine
+        .create(run(json!({}), json!({}), steps))
+        .await
+        .unwrap();
+    let _stop = start(&engine);
+    wait_for_step(&engine, &id, "wait").await;
+    assert_eq!(
+        store.request_cancel(&id).await.unwrap().as_deref(),
+        Some("processing")
+    );
+    assert_cancelled_during(&engine, &id, "wait").await;
     store.close().await;
 }
 

@@ -1,6 +1,6 @@
 //! Conformance checks for [`TaskStore`]: tasks are created, listed with filters, claimed as
 //! exclusive leases that expire, heartbeated, finished, cancelled, and their events are
-//! appended and paged in order.
+//! appended and paged in order, and finished tasks are re-opened under their own id.
 
 use std::future::Future;
 
@@ -26,6 +26,7 @@ where
     tasks_are_created_and_listed(&make().await).await;
     claims_are_exclusive_until_the_lease_expires(&make().await).await;
     cancel_depends_on_the_state(&make().await).await;
+    retry_reopens_a_finished_task(&make().await).await;
     events_are_appended_in_order(&make().await).await;
 }
 
@@ -176,6 +177,69 @@ async fn cancel_depends_on_the_state(store: &impl TaskStore) {
         Some("cancelled")
     );
     assert_eq!(store.request_cancel("missing").await.unwrap(), None);
+}
+
+async fn retry_reopens_a_finished_task(store: &impl TaskStore) {
+    store.create_task(task("t", "u", 10)).await.unwrap();
+    assert_eq!(
+        store
+            .retry_task("t", false, "{}", 20)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("open"),
+        "an open task is not re-opened"
+    );
+    store.claim_task("w", 100, 1000).await.unwrap().unwrap();
+    store.request_cancel("t").await.unwrap();
+    assert_eq!(
+        store
+            .retry_task("t", false, "{}", 150)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("processing"),
+        "a running task is left alone"
+    );
+    store
+        .append_event("t", "log", "{\"n\":1}", 200)
+        .await
+        .unwrap();
+    store
+        .append_event("t", "cancelled", "{}", 210)
+        .await
+        .unwrap();
+    store
+        .append_event("t", "completion", "{}", 220)
+        .await
+        .unwrap();
+    assert!(store.finish_task("t", "w", "cancelled", 230).await.unwrap());
+    assert_eq!(
+        store
+            .retry_task("t", true, "{\"recoverStrategy\":\"none\"}", 300)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("cancelled")
+    );
+    let task = store.task("t").await.unwrap().unwrap();
+    assert_eq!(task.status, "open");
+    assert_eq!(task.lease_owner, None);
+    assert!(!task.cancel_requested && task.has_secrets);
+    let kinds: Vec<String> = store
+        .task_events("t", None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|event| event.event_type)
+        .collect();
+    assert_eq!(kinds, ["log", "recovered"]);
+    let again = store.claim_task("w2", 400, 1000).await.unwrap().unwrap();
+    assert_eq!((again.id.as_str(), again.attempts), ("t", 1));
+    assert_eq!(
+        store.retry_task("missing", false, "{}", 500).await.unwrap(),
+        None
+    );
 }
 
 async fn events_are_appended_in_order(store: &impl TaskStore) {

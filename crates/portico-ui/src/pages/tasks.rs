@@ -65,7 +65,9 @@ fn service<S: CatalogStore>(ui: &Ui<S>) -> Result<Arc<dyn ScaffolderService>, Ui
 
 fn service_error(error: ServiceError) -> UiError {
     match error {
-        ServiceError::Input { message, .. } => UiError::Input(message),
+        ServiceError::Input { message, .. } | ServiceError::Conflict(message) => {
+            UiError::Input(message)
+        }
         ServiceError::NotFound(message) => UiError::NotFound(message),
         ServiceError::Internal(message) => UiError::Internal(message),
     }
@@ -334,15 +336,16 @@ pub(crate) async fn cancel<S: CatalogStore>(ui: UiState<S>, Path(id): Path<Strin
     result.unwrap_or_else(|error| ui.respond(Err(error)))
 }
 
-/// `POST /create/tasks/{id}/retry`: a new task with the same template and values (secrets are
-/// not kept, so a template that needs them fails again; run it from its form instead).
+/// `POST /create/tasks/{id}/retry`: the task runs again under its id with the same template and
+/// values. Secrets are never kept, so a task that had some is refused with a message saying to
+/// run the template from its form instead.
 pub(crate) async fn retry<S: CatalogStore>(ui: UiState<S>, Path(id): Path<String>) -> Response {
     let result = async {
-        let new_id = service(&ui)?
+        let id = service(&ui)?
             .retry(id, Map::new())
             .await
             .map_err(service_error)?;
-        Ok::<_, UiError>(Redirect::to(&task_url(&new_id)).into_response())
+        Ok::<_, UiError>(Redirect::to(&task_url(&id)).into_response())
     }
     .await;
     result.unwrap_or_else(|error| ui.respond(Err(error)))

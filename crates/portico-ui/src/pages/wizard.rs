@@ -283,9 +283,27 @@ fn catalog_filter(filter: &Value) -> Predicate {
     }
 }
 
-/// The entity refs an EntityPicker or OwnerPicker offers: `ui:options.catalogFilter`, else
-/// `allowedKinds`, else groups and users for owners.
+/// The entity refs an EntityPicker, OwnerPicker or MultiEntityPicker offers:
+/// `ui:options.catalogFilter`, else `allowedKinds`, else groups and users for owners; the
+/// catalog's tags (most used first) for an EntityTagsPicker.
 fn entity_choices<S: CatalogStore>(ui: &Ui<S>, ui_field: &str, options: &Value) -> Vec<Choice> {
+    if ui_field == "EntityTagsPicker" {
+        let facet = "metadata.tags".to_owned();
+        return ui
+            .engine
+            .read_model()
+            .facets(std::slice::from_ref(&facet), &Predicate::MatchAll)
+            .remove(&facet)
+            .unwrap_or_default()
+            .into_iter()
+            .take(SUGGESTIONS)
+            .map(|count| Choice {
+                label: count.value.clone(),
+                value: count.value,
+                selected: false,
+            })
+            .collect();
+    }
     let filter = match options.get("catalogFilter") {
         Some(filter) => catalog_filter(filter),
         None => {
@@ -646,7 +664,7 @@ pub(crate) async fn create<S: CatalogStore>(
                     None => review(vec![message], StatusCode::BAD_REQUEST),
                 }
             }
-            Err(ServiceError::Input { message, .. }) => {
+            Err(ServiceError::Input { message, .. } | ServiceError::Conflict(message)) => {
                 review(vec![message], StatusCode::BAD_REQUEST)
             }
             Err(ServiceError::NotFound(message)) => Err(UiError::NotFound(message)),

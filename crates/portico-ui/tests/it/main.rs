@@ -184,6 +184,44 @@ spec:
         content: "**${{ parameters.name }}** is ready."
 "#;
 
+/// A template with the list and branch pickers: MultiEntityPicker, EntityTagsPicker and
+/// RepoBranchPicker.
+pub const PICKERS: &str = r#"apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: pickers
+  title: Pickers
+spec:
+  owner: team-a
+  type: service
+  parameters:
+    - title: Pickers
+      required: [deps]
+      properties:
+        deps:
+          title: Depends on
+          type: array
+          items: {type: string}
+          ui:field: MultiEntityPicker
+          ui:options:
+            catalogFilter:
+              kind: Group
+        tags:
+          title: Tags
+          type: array
+          items: {type: string}
+          ui:field: EntityTagsPicker
+        branch:
+          title: Branch
+          type: string
+          ui:field: RepoBranchPicker
+  steps:
+    - id: log
+      action: debug:log
+      input:
+        message: "${{ parameters.deps | join(',') }}"
+"#;
+
 /// A template whose one step waits a minute (to cancel it while it runs).
 pub const SLOW: &str = r#"apiVersion: scaffolder.backstage.io/v1beta3
 kind: Template
@@ -274,9 +312,13 @@ fn write_templates(files: &Path) -> Vec<PathBuf> {
     let slow = files.join("slow");
     std::fs::create_dir_all(&slow).unwrap();
     std::fs::write(slow.join("template.yaml"), SLOW).unwrap();
+    let pickers = files.join("pickers");
+    std::fs::create_dir_all(&pickers).unwrap();
+    std::fs::write(pickers.join("template.yaml"), PICKERS).unwrap();
     vec![
         demo.join("template.yaml"),
         slow.join("template.yaml"),
+        pickers.join("template.yaml"),
         examples().join("../backstage-sample-templates/conditional-parameters-demo/template.yaml"),
     ]
 }

@@ -1241,3 +1241,65 @@ fn integrations_are_read_and_their_tokens_never_printed() {
     assert!(error.contains("integrations.gitlab[0].token"), "{error}");
     assert!(!error.contains("secret-123"), "{error}");
 }
+
+#[test]
+fn scaffolder_task_settings() {
+    let (_f, _file, loaded) = load_yaml("app:\n  title: A\n");
+    assert_eq!(loaded.config.scaffolder, ScaffolderSection::default());
+    assert_eq!(loaded.config.scaffolder.concurrent_tasks_limit, 10);
+    assert_eq!(loaded.config.backend.working_directory, None);
+    let (_f, _file, loaded) = load_yaml(
+        "backend:
+  workingDirectory: /var/tmp/portico
+scaffolder:
+  concurrentTasksLimit: '0'
+  EXPERIMENTAL_recoverTasksTimeout: {seconds: 5}
+  maxTaskAttempts: 5
+  defaultAuthor: {name: Bot}
+",
+    );
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let scaffolder = &loaded.config.scaffolder;
+    assert_eq!(scaffolder.concurrent_tasks_limit, 0);
+    assert_eq!(scaffolder.recover_tasks_timeout, Duration::from_secs(5));
+    assert_eq!(scaffolder.max_task_attempts, 5);
+    assert_eq!(
+        loaded.config.backend.working_directory.as_deref(),
+        Some(std::path::Path::new("/var/tmp/portico"))
+    );
+    assert_eq!(loaded.unused, ["scaffolder.defaultAuthor"]);
+    let (_f, _file, loaded) = load_yaml("scaffolder:\n  EXPERIMENTAL_recoverTasks: false\n");
+    assert_eq!(loaded.config.scaffolder.max_task_attempts, 1);
+    let (_f, _file, loaded) = load_yaml("scaffolder:\n  concurentTasksLimit: 3\n");
+    assert!(
+        messages(&loaded)[0].contains("did you mean \"concurrentTasksLimit\"?"),
+        "{:?}",
+        messages(&loaded)
+    );
+    assert_eq!(
+        error_of("scaffolder:\n  concurrentTasksLimit: -1\n"),
+        "FILE:2:3: scaffolder.concurrentTasksLimit: expected a number from 0 (this server runs \
+         no tasks) to 1000, found -1"
+    );
+    assert_eq!(
+        error_of("scaffolder:\n  EXPERIMENTAL_recoverTasksTimeout: {milliseconds: 10}\n"),
+        "FILE:2:3: scaffolder.EXPERIMENTAL_recoverTasksTimeout: the timeout must be at least 1 \
+         second (the worker heartbeats every third of it)"
+    );
+    assert_eq!(
+        error_of("scaffolder:\n  maxTaskAttempts: 0\n"),
+        "FILE:2:3: scaffolder.maxTaskAttempts: expected a number from 1 (an interrupted task \
+         is failed) to 100, found 0"
+    );
+    let error = error_of("scaffolder:\n  EXPERIMENTAL_recoverTasks: false\n  maxTaskAttempts: 2\n");
+    assert!(
+        error.starts_with(
+            "FILE:3:3: scaffolder.maxTaskAttempts: EXPERIMENTAL_recoverTasks is false"
+        ),
+        "{error}"
+    );
+    assert_eq!(
+        error_of("backend:\n  workingDirectory: ''\n"),
+        "FILE:2:3: backend.workingDirectory: expected a non-empty string, found \"\""
+    );
+}

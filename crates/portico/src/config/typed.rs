@@ -3,9 +3,9 @@
 //! for keys that are ignored.
 //!
 //! Three kinds of keys are told apart in the sections Portico reads (`app`, `backend`,
-//! `catalog`, `integrations`): keys it uses; Backstage keys it accepts but does not use yet (listed in
+//! `catalog`, `integrations`, `techdocs`, `scaffolder`): keys it uses; Backstage keys it accepts but does not use yet (listed in
 //! [`Loaded::unused`]); and unknown keys (a warning, with a "did you mean" when one is close).
-//! At the top level, other Backstage sections (`auth`, `techdocs`, …) and any key that
+//! At the top level, other Backstage sections (`auth`, `proxy`, …) and any key that
 //! does not look like a misspelling of `app`, `backend` or `catalog` (it may configure a
 //! Backstage plugin) are listed in `unused`. `null` counts as absent everywhere. Numbers,
 //! ports and booleans may also be strings (`port: ${PORT}`), since substitution yields strings.
@@ -28,17 +28,23 @@ use super::resolve::folder_of;
 use super::{
     AppConfig, AppSection, BackendSection, CatalogRule, CatalogSection, ConfigLocation,
     DEFAULT_LISTEN, DEFAULT_PG_DATABASE, DEFAULT_TITLE, DatabaseConfig, Loaded, LocationMatcher,
-    SQLITE_FILE_NAME, TechDocsSection, default_base_url,
+    SQLITE_FILE_NAME, ScaffolderSection, TechDocsSection, default_base_url,
 };
 use portico_techdocs::BuilderMode;
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
-const TOP: &[&str] = &["app", "backend", "catalog", "integrations", "techdocs"];
+const TOP: &[&str] = &[
+    "app",
+    "backend",
+    "catalog",
+    "integrations",
+    "techdocs",
+    "scaffolder",
+];
 /// Backstage's other sections: accepted, not used yet.
 const TOP_LATER: &[&str] = &[
     "auth",
-    "scaffolder",
     "proxy",
     "permission",
     "organization",
@@ -63,14 +69,19 @@ const APP_LATER: &[&str] = &[
     "googleAnalyticsTrackingId",
 ];
 
-const BACKEND: &[&str] = &["baseUrl", "listen", "database", "reading"];
+const BACKEND: &[&str] = &[
+    "baseUrl",
+    "listen",
+    "database",
+    "reading",
+    "workingDirectory",
+];
 const BACKEND_LATER: &[&str] = &[
     "auth",
     "cache",
     "cors",
     "csp",
     "https",
-    "workingDirectory",
     "trustProxy",
     "rateLimit",
     "health",
@@ -130,6 +141,23 @@ const TECHDOCS_LATER: &[&str] = &[
     "sanitizer",
     "frontendUrl",
 ];
+const SCAFFOLDER: &[&str] = &[
+    "concurrentTasksLimit",
+    "EXPERIMENTAL_recoverTasks",
+    "EXPERIMENTAL_recoverTasksTimeout",
+    "maxTaskAttempts",
+];
+const SCAFFOLDER_LATER: &[&str] = &[
+    "defaultAuthor",
+    "defaultCommitMessage",
+    "defaultCommitSigningKey",
+    "EXPERIMENTAL_gracefulShutdown",
+    "EXPERIMENTAL_workspaceSerialization",
+    "EXPERIMENTAL_workspaceSerializationProvider",
+    "taskTimeout",
+    "taskTimeoutJanitorFrequency",
+];
+const RECOVER_TIMEOUT_FORMS: &str = "a duration such as {seconds: 30}, \"PT30S\" or \"30s\"";
 const BUILD_TIMEOUT_FORMS: &str = "a duration such as {minutes: 10}, \"PT10M\" or \"10m\"";
 const INTEGRATIONS: &[&str] = &["github", "gitlab"];
 const INTEGRATIONS_LATER: &[&str] = &[
@@ -167,6 +195,8 @@ pub(super) fn read(root: Option<&Node>) -> Result<Loaded> {
             let catalog =
                 reader.catalog(root.get("catalog"), &root_path.key("catalog"), &backend)?;
             let techdocs = reader.techdocs(root.get("techdocs"), &root_path.key("techdocs"))?;
+            let scaffolder =
+                reader.scaffolder(root.get("scaffolder"), &root_path.key("scaffolder"))?;
             let integrations =
                 reader.integrations(root.get("integrations"), &root_path.key("integrations"))?;
             AppConfig {
@@ -174,6 +204,7 @@ pub(super) fn read(root: Option<&Node>) -> Result<Loaded> {
                 backend,
                 catalog,
                 techdocs,
+                scaffolder,
                 integrations,
             }
         }
@@ -358,11 +389,19 @@ impl Reader {
         };
         let database = self.database(node.get("database"), &path.key("database"))?;
         let reading_allow = self.reading(node.get("reading"), &path.key("reading"))?;
+        let working_directory = match node.get("workingDirectory") {
+            None => None,
+            Some(directory) => {
+                let directory_path = path.key("workingDirectory");
+                Some(PathBuf::from(string(directory, &directory_path)?.trim()))
+            }
+        };
         Ok(BackendSection {
             base_url,
             listen,
             database,
             reading_allow,
+            working_directory,
         })
     }
 
@@ -749,6 +788,80 @@ impl Reader {
             };
         }
         Ok(techdocs)
+    }
+
+    fn scaffolder(&mut self, node: Option<&Node>, path: &FieldPath) -> Result<ScaffolderSection> {
+        let mut scaffolder = ScaffolderSection::default();
+        let Some(node) = node else {
+            return Ok(scaffolder);
+        };
+        mapping(node, path)?;
+        self.keys(node, path, SCAFFOLDER, SCAFFOLDER_LATER);
+        let whole = |node: &Node| match &node.value {
+            Value::Number(number) => number.as_u64(),
+            Value::String(text) => text.trim().parse().ok(),
+            _ => None,
+        };
+        if let Some(limit) = node.get("concurrentTasksLimit") {
+            let limit_path = path.key("concurrentTasksLimit");
+            scaffolder.concurrent_tasks_limit = whole(limit)
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|n| *n <= 1000)
+                .ok_or_else(|| {
+                    expected(
+                        limit,
+                        &limit_path,
+                        "a number from 0 (this server runs no tasks) to 1000",
+                    )
+                })?;
+        }
+        if let Some(timeout) = node.get("EXPERIMENTAL_recoverTasksTimeout") {
+            let timeout_path = path.key("EXPERIMENTAL_recoverTasksTimeout");
+            let millis = duration_millis(timeout, &timeout_path, RECOVER_TIMEOUT_FORMS)?;
+            scaffolder.recover_tasks_timeout = match from_millis(millis) {
+                Some(duration) if duration >= Duration::from_secs(1) => duration,
+                Some(_) => {
+                    return Err(timeout.origin.error(
+                        &timeout_path,
+                        "the timeout must be at least 1 second (the worker heartbeats every \
+                         third of it)",
+                    ));
+                }
+                None => {
+                    return Err(timeout
+                        .origin
+                        .error(&timeout_path, "the timeout is too long"));
+                }
+            };
+        }
+        let recover = match node.get("EXPERIMENTAL_recoverTasks") {
+            Some(recover) => Some(boolean(recover, &path.key("EXPERIMENTAL_recoverTasks"))?),
+            None => None,
+        };
+        if let Some(attempts) = node.get("maxTaskAttempts") {
+            let attempts_path = path.key("maxTaskAttempts");
+            let value = whole(attempts)
+                .and_then(|n| i64::try_from(n).ok())
+                .filter(|n| (1..=100).contains(n))
+                .ok_or_else(|| {
+                    expected(
+                        attempts,
+                        &attempts_path,
+                        "a number from 1 (an interrupted task is failed) to 100",
+                    )
+                })?;
+            if recover == Some(false) && value > 1 {
+                return Err(attempts.origin.error(
+                    &attempts_path,
+                    "EXPERIMENTAL_recoverTasks is false, so interrupted tasks are never started \
+                     over; remove maxTaskAttempts or set EXPERIMENTAL_recoverTasks: true",
+                ));
+            }
+            scaffolder.max_task_attempts = value;
+        } else if recover == Some(false) {
+            scaffolder.max_task_attempts = 1;
+        }
+        Ok(scaffolder)
     }
 
     fn location(
