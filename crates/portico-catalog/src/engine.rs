@@ -790,24 +790,35 @@ impl<S: CatalogStore> Engine<S> {
     }
 }
 
-/// Applies stitched entities and removals to the read model.
+/// Applies stitched entities and removals to the read model. Parsing, flattening and
+/// compressing run on several threads before the model is locked; only indexing holds it.
 fn index_into(read_model: &RwLock<ReadModel>, upserted: &[StoredEntity], removed: &[String]) {
+    use rayon::prelude::*;
+    let prepared: Vec<_> = upserted
+        .par_iter()
+        .filter_map(
+            |stored| match serde_json::from_str::<Value>(&stored.final_json) {
+                Ok(value) => match ReadModel::prepare(&value, &stored.final_json) {
+                    Ok(prepared) => Some(prepared),
+                    Err(err) => {
+                        tracing::warn!(entity = %stored.entity_ref, error = %err, "Entity not indexed.");
+                        None
+                    }
+                },
+                Err(err) => {
+                    tracing::warn!(entity = %stored.entity_ref, error = %err, "Stored entity JSON is unreadable.");
+                    None
+                }
+            },
+        )
+        .collect();
     let mut model = read_model
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     for entity_ref in removed {
         model.remove(entity_ref);
     }
-    for stored in upserted {
-        match serde_json::from_str::<Value>(&stored.final_json) {
-            Ok(value) => {
-                if let Err(err) = model.upsert_serialized(&value, stored.final_json.clone()) {
-                    tracing::warn!(entity = %stored.entity_ref, error = %err, "Entity not indexed.");
-                }
-            }
-            Err(err) => {
-                tracing::warn!(entity = %stored.entity_ref, error = %err, "Stored entity JSON is unreadable.");
-            }
-        }
+    for entity in prepared {
+        model.upsert_prepared(entity);
     }
 }

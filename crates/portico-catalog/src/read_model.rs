@@ -78,6 +78,13 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 pub use error::ReadModelError;
+
+/// An entity flattened and compressed for the index ([`ReadModel::prepare`]).
+#[derive(Debug)]
+pub struct PreparedEntity {
+    flat: flatten::Flattened,
+    json: compact::CompactJson,
+}
 pub use flatten::{MAX_KEY_LENGTH, MAX_VALUE_LENGTH};
 pub use index::ReadModelStats;
 pub use predicate::{MAX_PREDICATE_DEPTH, Predicate};
@@ -227,15 +234,35 @@ impl ReadModel {
         entity: &serde_json::Value,
         json: String,
     ) -> Result<(), ReadModelError> {
-        let entity_ref = flatten::entity_ref_of(entity)?;
-        if let Some(doc) = self.index.doc_by_ref(&entity_ref)
-            && self.index.slot(doc).is_some_and(|slot| slot.json.is(&json))
-        {
-            return Ok(());
-        }
-        let flat = flatten::flatten(entity)?;
-        self.index.upsert(flat, &json);
+        self.upsert_prepared(Self::prepare(entity, &json)?);
         Ok(())
+    }
+
+    /// Does the part of [`Self::upsert_serialized`] that needs no model — flattening and
+    /// compressing — so that a batch can be prepared on several threads outside the model's
+    /// lock, then applied with [`Self::upsert_prepared`].
+    pub fn prepare(
+        entity: &serde_json::Value,
+        json: &str,
+    ) -> Result<PreparedEntity, ReadModelError> {
+        Ok(PreparedEntity {
+            flat: flatten::flatten(entity)?,
+            json: compact::CompactJson::new(json),
+        })
+    }
+
+    /// Indexes a prepared entity, replacing the one with its ref; nothing changes if its JSON
+    /// is the same.
+    pub fn upsert_prepared(&mut self, prepared: PreparedEntity) {
+        if let Some(doc) = self.index.doc_by_ref(&prepared.flat.entity_ref)
+            && self
+                .index
+                .slot(doc)
+                .is_some_and(|slot| slot.json.compressed() == prepared.json.compressed())
+        {
+            return;
+        }
+        self.index.upsert(prepared.flat, prepared.json);
     }
 
     /// Removes the entity with this ref (case-insensitive); returns whether it was there.

@@ -500,7 +500,7 @@ impl Index {
     }
 
     /// Adds or replaces the entity `flat` describes, stored as `json`.
-    pub fn upsert(&mut self, flat: Flattened, json: &str) {
+    pub fn upsert(&mut self, flat: Flattened, json: CompactJson) {
         let mut rows: Vec<(u32, u32)> = Vec::with_capacity(flat.rows.len());
         for row in &flat.rows {
             let key = self.intern_key(&row.key);
@@ -548,7 +548,7 @@ impl Index {
         let mut ids = flat.entity_ref;
         ids.push_str(uid);
         let slot = Slot {
-            json: CompactJson::new(json),
+            json,
             ids: ids.into_boxed_str(),
             rows: rows.into_boxed_slice(),
             tb_prefix,
