@@ -695,7 +695,7 @@ impl SqlStore {
     /// connection has committed past fails its first write at once with SQLITE_BUSY_SNAPSHOT
     /// ("database is locked", code 517), which `busy_timeout` does not wait out — seen when
     /// a scaffolder task's `catalog:register` ran while the task worker wrote its events.
-    async fn begin(&self) -> StoreResult<Tx> {
+    pub(crate) async fn begin(&self) -> StoreResult<Tx> {
         match self.dialect {
             Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Dialect::Postgres => self.pool.begin().await,

@@ -41,10 +41,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_techdocs.sql"),
         postgres: include_str!("../migrations/postgres/0004_techdocs.sql"),
     },
+    Migration {
+        version: 5,
+        description: "techdocs: builds per site, entities mapped to sites",
+        sqlite: include_str!("../migrations/sqlite/0005_techdocs_sites.sql"),
+        postgres: include_str!("../migrations/postgres/0005_techdocs_sites.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Applies every migration the database has not seen yet.
 pub(crate) async fn run(pool: &AnyPool, dialect: Dialect) -> StoreResult<()> {

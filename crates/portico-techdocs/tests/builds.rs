@@ -27,13 +27,15 @@ use tokio::sync::watch;
 struct EngineCatalog(Arc<Engine<SqlStore>>);
 
 impl DocsCatalog for EngineCatalog {
-    fn documented_entities(&self) -> Vec<Value> {
+    fn documented_refs(&self) -> Vec<String> {
+        self.0.read_model().refs_matching(&Predicate::Exists {
+            key: "metadata.annotations.backstage.io/techdocs-ref".to_owned(),
+        })
+    }
+
+    fn entities(&self, refs: &[String]) -> Vec<Value> {
         let model = self.0.read_model();
-        model
-            .refs_matching(&Predicate::Exists {
-                key: "metadata.annotations.backstage.io/techdocs-ref".to_owned(),
-            })
-            .iter()
+        refs.iter()
             .filter_map(|r| model.by_ref(r))
             .filter_map(|json| serde_json::from_str(&json).ok())
             .collect()
@@ -130,6 +132,8 @@ impl Harness {
         done: impl Fn(&DocsBuildRecord) -> bool,
     ) -> DocsBuildRecord {
         let mut finished = self.builder.finished();
+        // Unbuildable sources are recorded by scans, not builds.
+        let mut scans = self.builder.scans();
         let waiting = async {
             loop {
                 if let Some(record) = self.store.docs_build(entity_ref).await.unwrap()
@@ -137,7 +141,10 @@ impl Harness {
                 {
                     return record;
                 }
-                let _ = finished.changed().await;
+                tokio::select! {
+                    _ = finished.changed() => {}
+                    _ = scans.changed() => {}
+                }
             }
         };
         match tokio::time::timeout(Duration::from_secs(120), waiting).await {

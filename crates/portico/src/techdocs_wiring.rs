@@ -22,7 +22,7 @@ struct EngineDocs {
 }
 
 /// The parts of an entity the builder reads. Deserializing only these (instead of whole
-/// entities into `Value`s) keeps a scan of 100k documented entities to a few MB.
+/// entities into `Value`s) keeps a scan's slice of entities small.
 #[derive(serde::Deserialize)]
 struct DocumentedEntity {
     kind: String,
@@ -58,17 +58,17 @@ impl DocumentedEntity {
 }
 
 impl DocsCatalog for EngineDocs {
-    fn documented_entities(&self) -> Vec<Value> {
+    fn documented_refs(&self) -> Vec<String> {
+        self.engine.read_model().refs_matching(&Predicate::Exists {
+            key: format!("metadata.annotations.{TECHDOCS_REF}"),
+        })
+    }
+
+    fn entities(&self, refs: &[String]) -> Vec<Value> {
         // Only the texts are taken under the read model's lock; parsing happens after it.
         let texts: Vec<Arc<str>> = {
             let model = self.engine.read_model();
-            model
-                .refs_matching(&Predicate::Exists {
-                    key: format!("metadata.annotations.{TECHDOCS_REF}"),
-                })
-                .iter()
-                .filter_map(|entity_ref| model.by_ref(entity_ref))
-                .collect()
+            refs.iter().filter_map(|r| model.by_ref(r)).collect()
         };
         texts
             .iter()

@@ -1144,7 +1144,9 @@ backend:
 fn techdocs_builder_settings() {
     let (_f, _file, loaded) = load_yaml("app:\n  title: A\n");
     assert_eq!(loaded.config.techdocs, TechDocsSection::default());
-    assert_eq!(loaded.config.techdocs.concurrency, 2);
+    // Half the cores, at least one: builds leave the rest to serving.
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    assert_eq!(loaded.config.techdocs.concurrency, (cores / 2).max(1));
     assert_eq!(
         loaded.config.techdocs.build_timeout,
         Duration::from_secs(600)
