@@ -325,3 +325,41 @@ async fn a_build_over_the_timeout_fails_and_is_never_published() {
     );
     let _ = h.shutdown.send(true);
 }
+
+/// A page that includes a file outside `docs_dir` through `pymdownx.snippets`: editing that
+/// file alone (no page, no config changed) and refreshing rebuilds the site with the new text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_snippet_outside_docs_dir_rebuilds_the_site() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    write(&repo, "catalog-info.yaml", CATALOG);
+    write(
+        &repo,
+        "mkdocs.yml",
+        "site_name: Svc\nmarkdown_extensions:\n  - pymdownx.snippets:\n      base_path: [shared]\n",
+    );
+    write(&repo, "docs/index.md", "# Home\n\n--8<-- \"notice.md\"\n");
+    write(&repo, "shared/notice.md", "Snippet version one.\n");
+    let h = start(dir.path()).await;
+    h.engine
+        .register_location(
+            "file",
+            repo.join("catalog-info.yaml").to_str().unwrap(),
+            LocationOrigin::Api,
+        )
+        .await
+        .unwrap();
+    let first = h.wait_for(SVC, |r| r.state == "built").await;
+    assert!(h.page().contains("Snippet version one."), "{}", h.page());
+
+    write(&repo, "shared/notice.md", "Snippet version two.\n");
+    h.engine.refresh_entity(SVC).await.unwrap();
+    let second = h
+        .wait_for(SVC, |r| {
+            r.state == "built" && r.built_hash.as_deref() != first.built_hash.as_deref()
+        })
+        .await;
+    assert_ne!(second.source_hash, first.source_hash);
+    assert!(h.page().contains("Snippet version two."), "{}", h.page());
+    let _ = h.shutdown.send(true);
+}

@@ -11,7 +11,9 @@ use std::sync::Arc;
 
 use portico_store::{BUILD_FAILED, BUILD_NO_CONFIG, DocsEntityRow, Requeue, TechDocsStore};
 
-use super::source::{DocsSource, Fingerprint, docs_entity, error_hash, fingerprint, source_stamps};
+use super::source::{
+    DocsSource, Fingerprint, docs_entity, error_hash, fingerprint, source_stamps_with,
+};
 use super::{BuildError, DocsBuilder, JobSpec, now_ms};
 
 /// Entities read from the catalog per slice.
@@ -89,7 +91,7 @@ fn cached_fingerprint(dir: &std::path::Path, cache: &HashCache) -> Fingerprint {
         .get(dir)
         .cloned();
     if let Some(known) = known
-        && known.stamps == source_stamps(dir)
+        && known.stamps == source_stamps_with(dir, &known.deps)
     {
         return known;
     }

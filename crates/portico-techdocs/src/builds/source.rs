@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use walkdir::WalkDir;
 
 use crate::config::{MkdocsConfig, check_relative};
+use crate::preprocess::{MAX_FILE_BYTES, SnippetContext, snippet_dependencies};
 use crate::publish::EntityTriplet;
 
 /// The annotation that says where an entity's docs are.
@@ -142,34 +143,92 @@ pub struct Fingerprint {
     /// The config file's name, `None` when the folder has neither `mkdocs.yml` nor
     /// `mkdocs.yaml` (nothing to build).
     pub config: Option<&'static str>,
+    /// The files the pages' snippets include (or looked for in vain), wherever they are:
+    /// part of the hash and the stamps.
+    pub deps: Vec<PathBuf>,
 }
 
 /// The content hash of the docs source in `dir`: the config file's name and bytes, then every
 /// file under `docs_dir` (hidden files and symlinks skipped, as the builder skips them) by
-/// path and content. A missing or broken config still hashes, so that the build runs and
-/// reports the problem — and runs again once the file is fixed.
+/// path and content, then every file the pages include through `pymdownx.snippets` (from
+/// any snippet base folder, also outside `docs_dir`) by path and content, or as missing. A
+/// missing or broken config still hashes, so that the build runs and reports the problem —
+/// and runs again once the file is fixed.
 pub fn source_hash(dir: &Path) -> String {
     fingerprint(dir).hash
 }
 
-/// The content hash, the stamps and whether there is a config, in one walk (reads files:
-/// call on a blocking thread).
+/// The content hash, the stamps, whether there is a config and the snippet files, in one
+/// walk (reads files: call on a blocking thread).
 pub fn fingerprint(dir: &Path) -> Fingerprint {
     let mut content = Sha256::new();
-    let (stamps, config) = walk_source(dir, Some(&mut content));
+    let mut pages = Vec::new();
+    let walked = walk_source(dir, Some((&mut content, &mut pages)));
+    let mut stamps = walked.stamps;
+    let deps = match &walked.config {
+        Some(config) => snippet_files(dir, config, &pages),
+        None => Vec::new(),
+    };
+    content.update([2]);
+    for dep in &deps {
+        let name = dep.strip_prefix(dir).unwrap_or(dep).to_string_lossy();
+        stamps.update(name.as_bytes());
+        stamps.update([0]);
+        stamp(&mut stamps, dep);
+        content.update(name.as_bytes());
+        content.update([0]);
+        match std::fs::read(dep) {
+            Ok(bytes) => add_content(&mut content, &bytes),
+            Err(_) => content.update([0xff]),
+        }
+    }
     Fingerprint {
         hash: hex(&content.finalize()),
-        stamps,
-        config,
+        stamps: hex(&stamps.finalize()),
+        config: walked.name,
+        deps,
     }
 }
 
-/// A cheap fingerprint of the same files as [`source_hash`]: the config's bytes, then every
-/// docs file's path, length and modification time, read without opening the files. When it is
-/// unchanged the content hash is too (short of an edit that keeps both length and time), so
-/// scans re-read content only for sources whose files were touched.
+/// The stamps of the same files as [`source_hash`]: the config's bytes, then every docs
+/// file's and snippet file's path, length and modification time. When they are unchanged the
+/// content hash is too (short of an edit that keeps both length and time). This one finds the
+/// snippet files by reading the pages; scans use [`source_stamps_with`].
 pub fn source_stamps(dir: &Path) -> String {
-    walk_source(dir, None).0
+    fingerprint(dir).stamps
+}
+
+/// [`source_stamps`] with the snippet files of the last [`fingerprint`], read without opening
+/// any file: equal to that fingerprint's stamps while nothing changed, so scans re-read
+/// content only for sources whose files were touched.
+pub fn source_stamps_with(dir: &Path, deps: &[PathBuf]) -> String {
+    let mut stamps = walk_source(dir, None).stamps;
+    for dep in deps {
+        let name = dep.strip_prefix(dir).unwrap_or(dep).to_string_lossy();
+        stamps.update(name.as_bytes());
+        stamps.update([0]);
+        stamp(&mut stamps, dep);
+    }
+    hex(&stamps.finalize())
+}
+
+/// What the snippets of `pages` (path under `docs_dir`, text) read, sorted, each once.
+fn snippet_files(dir: &Path, config: &MkdocsConfig, pages: &[(String, String)]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for (path, text) in pages {
+        let page_file = format!("{}/{path}", config.docs_dir);
+        let context = SnippetContext {
+            site_root: dir,
+            bases: &config.snippet_base_paths,
+            page_file: &page_file,
+        };
+        let deps = snippet_dependencies(text, &context);
+        files.extend(deps.found);
+        files.extend(deps.missing);
+    }
+    files.sort();
+    files.dedup();
+    files
 }
 
 fn stamp(hasher: &mut Sha256, path: &Path) {
@@ -191,41 +250,55 @@ fn add_content(hasher: &mut Sha256, bytes: &[u8]) {
     hasher.update(bytes);
 }
 
-/// Walks the config file, then every docs file by relative path: stamps always, content when
-/// `content` is given. Returns the stamps and the config file's name.
-fn walk_source(dir: &Path, mut content: Option<&mut Sha256>) -> (String, Option<&'static str>) {
+/// One walk of a docs folder.
+struct Walked {
+    /// The stamps so far (the snippet files are added after the walk).
+    stamps: Sha256,
+    /// The config file's name.
+    name: Option<&'static str>,
+    /// The parsed config, when it parses.
+    config: Option<MkdocsConfig>,
+}
+
+/// Walks the config file, then every docs file by relative path: stamps always; with
+/// `content`, the content hash too, and the Markdown pages' text collected.
+fn walk_source(
+    dir: &Path,
+    mut content: Option<(&mut Sha256, &mut Vec<(String, String)>)>,
+) -> Walked {
     let mut stamps = Sha256::new();
-    let mut docs_dir = "docs".to_owned();
+    let mut parsed = None;
     let mut found = None;
     for name in ["mkdocs.yml", "mkdocs.yaml"] {
         let path = dir.join(name);
         if let Ok(bytes) = std::fs::read(&path) {
-            for hasher in [Some(&mut stamps), content.as_deref_mut()]
-                .into_iter()
-                .flatten()
-            {
+            let hashers = [Some(&mut stamps), content.as_mut().map(|(c, _)| &mut **c)];
+            for hasher in hashers.into_iter().flatten() {
                 hasher.update(name.as_bytes());
                 hasher.update([0]);
                 add_content(hasher, &bytes);
             }
-            if let Ok(config) = MkdocsConfig::parse(name, &bytes) {
-                docs_dir = config.docs_dir;
-            }
+            parsed = MkdocsConfig::parse(name, &bytes).ok();
             found = Some(name);
             break;
         }
     }
-    for hasher in [Some(&mut stamps), content.as_deref_mut()]
-        .into_iter()
-        .flatten()
-    {
+    let hashers = [Some(&mut stamps), content.as_mut().map(|(c, _)| &mut **c)];
+    for hasher in hashers.into_iter().flatten() {
         hasher.update([1]);
     }
     if found.is_none() {
         // Nothing to build: the folder's other files do not matter (and may be many).
-        return (hex(&stamps.finalize()), None);
+        return Walked {
+            stamps,
+            name: None,
+            config: None,
+        };
     }
-    let docs = dir.join(&docs_dir);
+    let docs_dir = parsed
+        .as_ref()
+        .map_or("docs", |config| config.docs_dir.as_str());
+    let docs = dir.join(docs_dir);
     let walker = WalkDir::new(&docs)
         .follow_links(false)
         .sort_by_file_name()
@@ -242,15 +315,25 @@ fn walk_source(dir: &Path, mut content: Option<&mut Sha256>) -> (String, Option<
         stamps.update(relative.as_bytes());
         stamps.update([0]);
         stamp(&mut stamps, entry.path());
-        if let Some(hasher) = content.as_deref_mut() {
+        if let Some((hasher, pages)) = content.as_mut() {
             hasher.update(relative.as_bytes());
             hasher.update([0]);
             if let Ok(bytes) = std::fs::read(entry.path()) {
                 add_content(hasher, &bytes);
+                if relative.ends_with(".md") && bytes.len() as u64 <= MAX_FILE_BYTES {
+                    pages.push((
+                        relative.replace('\\', "/"),
+                        String::from_utf8_lossy(&bytes).into_owned(),
+                    ));
+                }
             }
         }
     }
-    (hex(&stamps.finalize()), found)
+    Walked {
+        stamps,
+        name: found,
+        config: parsed,
+    }
 }
 
 /// The hash recorded for a source that cannot be built: changes with the reason only, so the
@@ -346,6 +429,7 @@ mod tests {
         assert_ne!(second, source_hash(root), "config and docs_dir");
         std::fs::write(root.join("mkdocs.yml"), "site_name: [").unwrap();
         assert_eq!(source_hash(root).len(), 64, "a broken config still hashes");
+        std::fs::write(root.join("mkdocs.yml"), "site_name: A\n").unwrap();
         let with = fingerprint(root);
         assert_eq!(with.config, Some("mkdocs.yml"));
         assert_eq!(with.stamps, source_stamps(root));
@@ -353,5 +437,56 @@ mod tests {
         let without = fingerprint(root);
         assert_eq!(without.config, None, "no config, nothing to build");
         assert_ne!(without.hash, with.hash);
+    }
+
+    /// Snippets read files outside `docs_dir` (the default base folder is the site root):
+    /// those files are part of the hash and the stamps, and so is a snippet file looked for
+    /// in vain, which may appear later.
+    #[test]
+    fn snippet_files_outside_docs_dir_are_part_of_the_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("docs")).unwrap();
+        std::fs::create_dir_all(root.join("shared")).unwrap();
+        std::fs::write(root.join("mkdocs.yml"), "site_name: A\n").unwrap();
+        std::fs::write(
+            root.join("docs/index.md"),
+            "# A\n\n--8<-- \"shared/part.md\"\n\n--8<-- \"shared/later.md\"\n",
+        )
+        .unwrap();
+        std::fs::write(root.join("shared/part.md"), "Part one.\n").unwrap();
+        std::fs::write(root.join("shared/unrelated.md"), "x").unwrap();
+        let first = fingerprint(root);
+        let real = |name: &str| root.join(name).canonicalize().unwrap();
+        assert!(first.deps.contains(&real("shared/part.md")), "{first:?}");
+        assert!(
+            first.deps.contains(&root.join("shared/later.md")),
+            "looked for in vain: {first:?}"
+        );
+        assert_eq!(first.deps.len(), 2, "{first:?}");
+        assert_eq!(first.stamps, source_stamps_with(root, &first.deps));
+
+        std::fs::write(root.join("shared/unrelated.md"), "not included").unwrap();
+        assert_eq!(fingerprint(root).hash, first.hash, "files no page includes");
+
+        std::fs::write(root.join("shared/part.md"), "Part one, edited.\n").unwrap();
+        assert_ne!(
+            source_stamps_with(root, &first.deps),
+            first.stamps,
+            "the scan notices the edit without reading pages"
+        );
+        let edited = fingerprint(root);
+        assert_ne!(
+            edited.hash, first.hash,
+            "an edited snippet changes the hash"
+        );
+
+        std::fs::write(root.join("shared/later.md"), "Later.\n").unwrap();
+        assert_ne!(
+            source_stamps_with(root, &edited.deps),
+            edited.stamps,
+            "a snippet file appearing is noticed"
+        );
+        assert_ne!(fingerprint(root).hash, edited.hash);
     }
 }
