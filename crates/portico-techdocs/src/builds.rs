@@ -35,8 +35,8 @@ use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use crate::diagnostics::Warning;
 use crate::publish::{EntityTriplet, Publisher};
 use crate::site::{BuildOptions, Site};
-use scan::{HashCache, ScanMemory, Verdict, verdict};
-use source::{DocsSource, docs_entity};
+use scan::{HashCache, ScanMemory, Verdict, folder_verdict, verdict};
+use source::{DocsSource, docs_entity, fingerprint};
 
 /// A boxed future, for the object-safe [`DocsBuilds`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -61,6 +61,14 @@ pub trait DocsCatalog: Send + Sync {
     fn ready(&self) -> bool {
         true
     }
+}
+
+/// Fetches the docs tree a `url:` reference names (the binary implements it over the forges'
+/// archive APIs, honouring `backend.reading.allow` and the `integrations.*` tokens).
+pub trait DocsFetcher: Send + Sync + std::fmt::Debug {
+    /// Unpacks the tree at `url` into the empty folder `into` and returns the folder of its
+    /// `mkdocs.yml` (the URL's path inside the repository), or says why it cannot.
+    fn fetch<'a>(&'a self, url: &'a str, into: &'a Path) -> BoxFuture<'a, Result<PathBuf, String>>;
 }
 
 /// `techdocs.builder`.
@@ -253,6 +261,8 @@ pub struct DocsBuilder<T: TechDocsStore> {
     /// The threads builds run on (`concurrency` of them; `None` if the pool could not be
     /// made, then rayon's global pool).
     pool: Option<Arc<rayon::ThreadPool>>,
+    /// Fetches `url:` sources; without it they are recorded as not supported.
+    fetcher: Option<Arc<dyn DocsFetcher>>,
 }
 
 impl<T: TechDocsStore> std::fmt::Debug for DocsBuilder<T> {
@@ -281,6 +291,7 @@ impl<T: TechDocsStore> DocsBuilder<T> {
             .map(Arc::new);
         Self {
             pool,
+            fetcher: None,
             memory: tokio::sync::Mutex::default(),
             store,
             publisher,
@@ -290,6 +301,38 @@ impl<T: TechDocsStore> DocsBuilder<T> {
             finished: watch::channel(0).0,
             scans: watch::channel(0).0,
             hashes: Arc::default(),
+        }
+    }
+
+    /// Builds `url:` sources with the trees `fetcher` fetches.
+    #[must_use]
+    pub fn with_fetcher(mut self, fetcher: Arc<dyn DocsFetcher>) -> Self {
+        self.fetcher = Some(fetcher);
+        self
+    }
+
+    /// Fetches `url` into a new folder under the work dir: (the folder to remove afterwards,
+    /// the docs folder inside it).
+    async fn fetch(&self, url: &str) -> Result<(PathBuf, PathBuf), String> {
+        let Some(fetcher) = &self.fetcher else {
+            return Err(format!("no fetcher for url techdocs-ref {url}"));
+        };
+        let root = self.options.work_dir.join(format!("src-{}", unique()));
+        std::fs::create_dir_all(&root)
+            .map_err(|err| format!("cannot create {}: {err}", root.display()))?;
+        match tokio::time::timeout(self.options.build_timeout, fetcher.fetch(url, &root)).await {
+            Ok(Ok(dir)) => Ok((root, dir)),
+            Ok(Err(err)) => {
+                let _ = std::fs::remove_dir_all(&root);
+                Err(err)
+            }
+            Err(_) => {
+                let _ = std::fs::remove_dir_all(&root);
+                Err(format!(
+                    "fetching {url} took longer than {} s (techdocs.buildTimeout)",
+                    self.options.build_timeout.as_secs()
+                ))
+            }
         }
     }
 
@@ -442,9 +485,6 @@ impl<T: TechDocsStore> DocsBuilder<T> {
             Ok(spec) => spec,
             Err(err) => return (Vec::new(), Some(format!("unreadable build job: {err}"))),
         };
-        let Some(dir) = spec.dir else {
-            return (Vec::new(), Some("the build job names no folder".to_owned()));
-        };
         if record.attempts > MAX_ATTEMPTS {
             return (
                 Vec::new(),
@@ -453,6 +493,17 @@ impl<T: TechDocsStore> DocsBuilder<T> {
                 )),
             );
         }
+        // A fetched tree is removed when its build ends (also an abandoned one).
+        let (dir, fetched) = match (spec.dir, spec.url) {
+            (Some(dir), _) => (dir, None),
+            (None, Some(url)) => match self.fetch(&url).await {
+                Ok((root, dir)) => (dir, Some(root)),
+                Err(err) => return (Vec::new(), Some(err)),
+            },
+            (None, None) => {
+                return (Vec::new(), Some("the build job names no folder".to_owned()));
+            }
+        };
         let out = self.options.work_dir.join(format!("site-{}", unique()));
         let abandoned = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&abandoned);
@@ -468,6 +519,9 @@ impl<T: TechDocsStore> DocsBuilder<T> {
             // A build abandoned after its timeout cleans up after itself.
             if flag.load(Ordering::SeqCst) {
                 let _ = std::fs::remove_dir_all(&build_out);
+            }
+            if let Some(root) = fetched {
+                let _ = std::fs::remove_dir_all(root);
             }
             result
         });
@@ -623,27 +677,42 @@ impl<T: TechDocsStore> DocsBuilder<T> {
             .await
             .map_err(store_error)?
             .is_empty();
-        let source = docs.source.clone();
-        let cache = Arc::clone(&self.hashes);
-        let verdict = tokio::task::spawn_blocking(move || verdict(&source, &cache))
-            .await
-            .map_err(|err| err.to_string())?;
-        let spec = JobSpec::json(&docs.source);
-        let hash = match verdict {
-            Verdict::Build(hash) => hash,
-            Verdict::NoConfig(hash, message) | Verdict::Unbuildable(hash, message) => {
-                let state = if matches!(docs.source, DocsSource::Dir(_)) {
-                    BUILD_NO_CONFIG
-                } else {
-                    BUILD_FAILED
-                };
-                self.store
-                    .record_unbuildable(&key, &hash, &spec, state, &message, now_ms())
+        let verdict = match &docs.source {
+            // The reader opened url docs: fetch the tree to see whether it changed.
+            DocsSource::Url(url) if self.fetcher.is_some() => {
+                log(format!("Fetching {url}…")).await;
+                let (root, dir) = self.fetch(url).await?;
+                let shown = url.clone();
+                tokio::task::spawn_blocking(move || {
+                    let verdict = folder_verdict(fingerprint(&dir), &shown);
+                    let _ = std::fs::remove_dir_all(root);
+                    verdict
+                })
+                .await
+                .map_err(|err| err.to_string())?
+            }
+            source => {
+                let source = source.clone();
+                let cache = Arc::clone(&self.hashes);
+                let fetchable = self.fetcher.is_some();
+                tokio::task::spawn_blocking(move || verdict(&source, &cache, fetchable))
                     .await
-                    .map_err(store_error)?;
-                return Err(message);
+                    .map_err(|err| err.to_string())?
             }
         };
+        let spec = JobSpec::json(&docs.source);
+        let (state, hash, message) = match verdict {
+            Verdict::Build(hash) => (None, hash, String::new()),
+            Verdict::NoConfig(hash, message) => (Some(BUILD_NO_CONFIG), hash, message),
+            Verdict::Unbuildable(hash, message) => (Some(BUILD_FAILED), hash, message),
+        };
+        if let Some(state) = state {
+            self.store
+                .record_unbuildable(&key, &hash, &spec, state, &message, now_ms())
+                .await
+                .map_err(store_error)?;
+            return Err(message);
+        }
         let current = self.store.docs_site(&key).await.map_err(store_error)?;
         if !joined
             && let Some(record) = &current

@@ -6,6 +6,7 @@
 mod catalog;
 mod config;
 mod config_bridge;
+mod docs_fetch;
 mod fetch;
 mod forge_http;
 mod scaffold;

@@ -86,7 +86,8 @@ pub struct ServeOptions {
     pub demo: bool,
     /// `techdocs.*`.
     pub techdocs: crate::config::TechDocsSection,
-    /// `integrations.github|gitlab` for the scaffolder's publish actions.
+    /// `integrations.github|gitlab` for the scaffolder's publish actions and TechDocs `url:`
+    /// references.
     pub integrations: portico_scaffolder::Integrations,
 }
 
@@ -212,12 +213,24 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
         .parent()
         .unwrap_or(Path::new(""))
         .join("techdocs-build");
+    let docs_fetcher: Option<Arc<dyn portico_techdocs::DocsFetcher>> =
+        match crate::docs_fetch::ForgeTreeFetcher::new(
+            options.integrations.clone(),
+            options.catalog.reading_allow.clone(),
+        ) {
+            Ok(fetcher) => Some(Arc::new(fetcher)),
+            Err(err) => {
+                tracing::warn!(error = %err, "No HTTP client for url: TechDocs references; they are not built.");
+                None
+            }
+        };
     let builds = crate::techdocs_wiring::start(
         docs_store,
         Arc::clone(&engine),
         Arc::clone(&publisher),
         &options.techdocs,
         build_dir,
+        docs_fetcher,
         docs_shutdown,
     );
     state.techdocs = Some(publisher);

@@ -53,23 +53,35 @@ impl Verdict {
     }
 }
 
-/// The verdict on `source` (reads files: call on a blocking thread), through `cache`.
-pub(super) fn verdict(source: &DocsSource, cache: &HashCache) -> Verdict {
+/// The verdict on a local or fetched docs folder (`shown` names it in the message).
+pub(super) fn folder_verdict(print: Fingerprint, shown: &str) -> Verdict {
+    match print.config {
+        Some(_) => Verdict::Build(print.hash),
+        None => {
+            let message = format!(
+                "no mkdocs.yml in {shown}: add one (at least `site_name: …`) next to the docs \
+                 folder to build these docs"
+            );
+            Verdict::NoConfig(error_hash(&message), message)
+        }
+    }
+}
+
+/// The hash a scan asks for of a `url:` source: scans do not fetch trees, so it is built
+/// once when first seen; `sync` (the reader opening the docs) fetches it and rebuilds it when
+/// its content changed.
+pub(super) fn url_hash(url: &str) -> String {
+    error_hash(&format!("url\0{url}"))
+}
+
+/// The verdict on `source` (reads files: call on a blocking thread), through `cache`;
+/// `fetchable` when a [`super::DocsFetcher`] can fetch `url:` sources.
+pub(super) fn verdict(source: &DocsSource, cache: &HashCache, fetchable: bool) -> Verdict {
     match source {
         DocsSource::Dir(dir) => {
-            let print = cached_fingerprint(dir, cache);
-            match print.config {
-                Some(_) => Verdict::Build(print.hash),
-                None => {
-                    let message = format!(
-                        "no mkdocs.yml in {}: add one (at least `site_name: …`) next to the \
-                         docs folder to build these docs",
-                        dir.display()
-                    );
-                    Verdict::NoConfig(error_hash(&message), message)
-                }
-            }
+            folder_verdict(cached_fingerprint(dir, cache), &dir.display().to_string())
         }
+        DocsSource::Url(url) if fetchable => Verdict::Build(url_hash(url)),
         DocsSource::Url(url) => {
             let message = format!(
                 "not supported yet: url techdocs-ref ({url}); build the docs elsewhere and \
@@ -181,11 +193,12 @@ impl<T: TechDocsStore> DocsBuilder<T> {
                 memory.mapped.insert(row.entity_ref, row.site_key);
             }
             let cache = Arc::clone(&self.hashes);
+            let fetchable = self.fetcher.is_some();
             let verdicts = tokio::task::spawn_blocking(move || {
                 fresh
                     .into_iter()
                     .map(|(key, source)| {
-                        let verdict = verdict(&source, &cache);
+                        let verdict = verdict(&source, &cache, fetchable);
                         (key, verdict)
                     })
                     .collect::<Vec<_>>()
@@ -204,7 +217,13 @@ impl<T: TechDocsStore> DocsBuilder<T> {
         let now = now_ms();
         for (key, (source, verdict, joined)) in &sites {
             let Some(verdict) = verdict else { continue };
-            let unchanged = memory.recorded.get(key).map(String::as_str) == Some(verdict.hash());
+            let is_url = matches!(source, DocsSource::Url(_));
+            let unchanged = if is_url && matches!(verdict, Verdict::Build(_)) {
+                // Any hash will do: sync records the fetched content's.
+                memory.recorded.contains_key(key)
+            } else {
+                memory.recorded.get(key).map(String::as_str) == Some(verdict.hash())
+            };
             match verdict {
                 Verdict::NoConfig(..) => counts.no_config += 1,
                 Verdict::Unbuildable(..) => counts.unbuildable += 1,
@@ -244,9 +263,11 @@ impl<T: TechDocsStore> DocsBuilder<T> {
                 }
                 _ => {}
             }
-            memory
-                .recorded
-                .insert(key.clone(), verdict.hash().to_owned());
+            if !(unchanged && is_url) {
+                memory
+                    .recorded
+                    .insert(key.clone(), verdict.hash().to_owned());
+            }
         }
         // `refs` is sorted: entities mapped before and not documented now are forgotten.
         let gone: Vec<String> = memory
