@@ -89,6 +89,8 @@ pub struct TechDocsSection {
     pub concurrency: usize,
     /// `techdocs.buildTimeout`: a build running longer fails (default 10 minutes).
     pub build_timeout: Duration,
+    /// `techdocs.publisher`: `None` for `type: local` (the default), else the `awsS3` bucket.
+    pub publisher: Option<crate::s3_publisher::S3Settings>,
 }
 
 impl Default for TechDocsSection {
@@ -97,6 +99,7 @@ impl Default for TechDocsSection {
             builder: portico_techdocs::BuilderMode::Local,
             concurrency: portico_techdocs::builds::default_concurrency(),
             build_timeout: Duration::from_secs(600),
+            publisher: None,
         }
     }
 }

@@ -9,6 +9,7 @@ mod config_bridge;
 mod docs_fetch;
 mod fetch;
 mod forge_http;
+mod s3_publisher;
 mod scaffold;
 mod scaffolder_wiring;
 mod serve;

@@ -206,8 +206,10 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     state.readonly = options.readonly;
     state.scaffolder = Some(scaffolder);
     let publish_dir = crate::techdocs::publish_dir(&options.database);
-    let publisher: Arc<dyn portico_techdocs::Publisher> =
-        Arc::new(portico_techdocs::LocalPublisher::new(&publish_dir));
+    let publisher: Arc<dyn portico_techdocs::Publisher> = match &options.techdocs.publisher {
+        Some(s3) => Arc::new(crate::s3_publisher::S3Publisher::new(s3)?),
+        None => Arc::new(portico_techdocs::LocalPublisher::new(&publish_dir)),
+    };
     // Sites are built next to where they are published, never inside it.
     let build_dir = publish_dir
         .parent()
