@@ -166,29 +166,35 @@ impl TechDocsStore for SqlStore {
         owner: &str,
         outcome: BuildOutcome,
     ) -> StoreResult<bool> {
-        let query = match &outcome.error {
+        let done = match &outcome.error {
             None => sqlx::query(
-                "UPDATE techdocs_sites SET state = 'built', built_hash = source_hash, \
+                "UPDATE techdocs_sites SET state = 'built', \
+                 source_hash = COALESCE($6, source_hash), \
+                 built_hash = COALESCE($6, source_hash), \
                  last_built_at = $1, duration_ms = $2, warnings = $3, error = NULL, \
                  lease_owner = NULL, lease_until = NULL \
                  WHERE site_key = $4 AND lease_owner = $5 AND state = 'building'",
             )
-            .bind(outcome.now),
+            .bind(outcome.now)
+            .bind(outcome.duration_ms)
+            .bind(outcome.warnings_json)
+            .bind(site_key)
+            .bind(owner)
+            .bind(outcome.content_hash),
             Some(error) => sqlx::query(
                 "UPDATE techdocs_sites SET state = 'failed', error = $1, duration_ms = $2, \
                  warnings = $3, lease_owner = NULL, lease_until = NULL \
                  WHERE site_key = $4 AND lease_owner = $5 AND state = 'building'",
             )
-            .bind(error.clone()),
-        };
-        let done = query
+            .bind(error.clone())
             .bind(outcome.duration_ms)
             .bind(outcome.warnings_json)
             .bind(site_key)
-            .bind(owner)
-            .execute(&self.pool)
-            .await
-            .map_err(database_error)?;
+            .bind(owner),
+        }
+        .execute(&self.pool)
+        .await
+        .map_err(database_error)?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -74,6 +74,10 @@ pub struct BuildOutcome {
     pub duration_ms: i64,
     /// When it ended (ms).
     pub now: i64,
+    /// The hash of what was built, when the builder learned it only while building (a fetched
+    /// tree): on success it replaces the source hash asked for, so the next check of the
+    /// same content finds the site current.
+    pub content_hash: Option<String>,
 }
 
 /// When [`TechDocsStore::enqueue_build`] queues a build of a hash already asked for.
@@ -143,8 +147,9 @@ pub trait TechDocsStore: Send + Sync + 'static {
         lease_ms: i64,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
-    /// Ends the job `owner` holds: `built` (the source hash becomes the built hash, the build
-    /// time is recorded) or `failed` (the last good build's hash and time are kept). False when
+    /// Ends the job `owner` holds: `built` (the source hash — or the outcome's content hash,
+    /// which then becomes the source hash too — becomes the built hash, the build time is
+    /// recorded) or `failed` (the last good build's hash and time are kept). False when
     /// the lease was lost (the outcome is not stored).
     fn finish_build(
         &self,

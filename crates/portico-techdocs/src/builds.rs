@@ -445,9 +445,11 @@ impl<T: TechDocsStore> DocsBuilder<T> {
     async fn run_job(&self, record: DocsBuildRecord) {
         let started = Instant::now();
         let entity_ref = record.site_key.clone();
-        let (warnings, error) = self.build_job(&record).await;
+        let mut content_hash = None;
+        let (warnings, error) = self.build_job(&record, &mut content_hash).await;
         let outcome = BuildOutcome {
             error: error.clone(),
+            content_hash,
             warnings_json: serde_json::to_string(&warnings).unwrap_or_else(|_| "[]".to_owned()),
             duration_ms: millis(started.elapsed()),
             now: now_ms(),
@@ -480,7 +482,12 @@ impl<T: TechDocsStore> DocsBuilder<T> {
     }
 
     /// Builds and publishes; the warnings, and the error when it failed.
-    async fn build_job(&self, record: &DocsBuildRecord) -> (Vec<Warning>, Option<String>) {
+    /// A fetched tree's content hash goes to `content_hash`.
+    async fn build_job(
+        &self,
+        record: &DocsBuildRecord,
+        content_hash: &mut Option<String>,
+    ) -> (Vec<Warning>, Option<String>) {
         let spec: JobSpec = match serde_json::from_str(&record.spec_json) {
             Ok(spec) => spec,
             Err(err) => return (Vec::new(), Some(format!("unreadable build job: {err}"))),
@@ -497,7 +504,13 @@ impl<T: TechDocsStore> DocsBuilder<T> {
         let (dir, fetched) = match (spec.dir, spec.url) {
             (Some(dir), _) => (dir, None),
             (None, Some(url)) => match self.fetch(&url).await {
-                Ok((root, dir)) => (dir, Some(root)),
+                Ok((root, dir)) => {
+                    let of = dir.clone();
+                    *content_hash = tokio::task::spawn_blocking(move || fingerprint(&of).hash)
+                        .await
+                        .ok();
+                    (dir, Some(root))
+                }
                 Err(err) => return (Vec::new(), Some(err)),
             },
             (None, None) => {

@@ -196,9 +196,22 @@ async fn url_docs_are_fetched_from_the_forge_archive_built_and_rebuilt_on_sync()
     .await;
     assert!(metadata.contains("Acme handbook"), "{metadata}");
 
-    // The repository changes; opening the docs (sync) fetches it again and rebuilds.
-    *forge.archive.lock().unwrap() = archive(work.path(), "two");
+    // Opening the docs (sync) fetches the tree: unchanged, nothing to build. (First wait
+    // until the index shows the build stored: no queued/building badge on the row.)
+    poll(&client, &format!("{base}/docs"), |status, body| {
+        status == 200
+            && body
+                .split("<tr>")
+                .find(|row| row.contains(">handbook</a>"))
+                .is_some_and(|row| row.contains(" UTC") && !row.contains("class=\"badge\""))
+    })
+    .await;
     let sync = format!("{base}/api/techdocs/sync/default/component/handbook");
+    let current = text(&client, &sync).await;
+    assert!(current.contains(r#""updated":false"#), "{current}");
+
+    // The repository changes: sync fetches it again and rebuilds.
+    *forge.archive.lock().unwrap() = archive(work.path(), "two");
     let events = text(&client, &sync).await;
     assert!(events.contains(r#""updated":true"#), "{events}");
     let rebuilt = text(&client, &page).await;

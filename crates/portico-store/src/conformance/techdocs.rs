@@ -22,6 +22,7 @@ fn ok(now: i64) -> BuildOutcome {
             .to_owned(),
         duration_ms: 40,
         now,
+        content_hash: None,
     }
 }
 
@@ -31,6 +32,7 @@ fn failed(now: i64, error: &str) -> BuildOutcome {
         warnings_json: "[]".to_owned(),
         duration_ms: 5,
         now,
+        content_hash: None,
     }
 }
 
@@ -335,6 +337,19 @@ async fn entities_map_to_sites(store: &impl TechDocsStore) {
     assert_eq!(
         store.docs_site(A).await.unwrap().unwrap().state,
         BUILD_QUEUED
+    );
+    // A fetched tree's content hash, learned while building, becomes the hash of record.
+    let claimed = store.claim_build("w", 42, 1000).await.unwrap().unwrap();
+    assert_eq!(claimed.site_key, B, "the oldest request first");
+    let fetched = BuildOutcome {
+        content_hash: Some("c1".to_owned()),
+        ..ok(43)
+    };
+    assert!(store.finish_build(B, "w", fetched).await.unwrap());
+    let site = store.docs_site(B).await.unwrap().unwrap();
+    assert_eq!(
+        (site.source_hash.as_str(), site.built_hash.as_deref()),
+        ("c1", Some("c1"))
     );
 
     // z moves to A: B has no entity left and is forgotten.
