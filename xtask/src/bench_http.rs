@@ -66,6 +66,8 @@ pub struct Options {
     pub duration: Duration,
     /// Concurrent clients.
     pub concurrency: usize,
+    /// `techdocs.builder` in the server's config (`external` or `local`).
+    pub techdocs_builder: String,
 }
 
 /// Runs the benchmark and prints the report.
@@ -127,6 +129,8 @@ fn rerun_in_release(options: &Options) -> anyhow::Result<()> {
         .arg(options.duration.as_secs().to_string())
         .arg("--concurrency")
         .arg(options.concurrency.to_string())
+        .arg("--techdocs-builder")
+        .arg(&options.techdocs_builder)
         .current_dir(workspace_root());
     if !options.build {
         command.arg("--no-build");
@@ -303,7 +307,7 @@ fn bench_size(
         !names.is_empty(),
         "the generated catalog of {size} entities has no components"
     );
-    let config = write_config(dir.path())?;
+    let config = write_config(dir.path(), &options.techdocs_builder)?;
     let start_timeout = Duration::from_secs(120 + size as u64 / 400);
 
     eprintln!("bench-http: {size} entities: first start (registers the catalog)");
@@ -909,9 +913,9 @@ pub(crate) fn component_names(catalog: &GeneratedCatalog) -> Vec<String> {
 }
 
 /// Writes `app-config.yaml`: the catalog as a file location, SQLite under `<dir>/data`, and
-/// TechDocs built elsewhere (`techdocs.builder: external`): the generated entities name docs
-/// folders that have no `mkdocs.yml`, and the benchmark measures the catalog, not builds.
-pub(crate) fn write_config(dir: &Path) -> anyhow::Result<PathBuf> {
+/// `techdocs.builder` (`external` unless asked: the generated entities name docs folders that
+/// have no `mkdocs.yml`, and the benchmark measures the catalog, not builds).
+pub(crate) fn write_config(dir: &Path, techdocs_builder: &str) -> anyhow::Result<PathBuf> {
     let data = dir.join("data");
     std::fs::create_dir_all(&data)?;
     // JSON strings are YAML strings: any path is quoted correctly.
@@ -919,7 +923,7 @@ pub(crate) fn write_config(dir: &Path) -> anyhow::Result<PathBuf> {
     let text = format!(
         "backend:\n  database:\n    client: better-sqlite3\n    connection:\n      directory: {}\n\
          catalog:\n  locations:\n    - type: file\n      target: {}\n\
-         techdocs:\n  builder: external\n",
+         techdocs:\n  builder: {techdocs_builder}\n",
         quote(&data),
         quote(&dir.join("catalog").join(ROOT_FILE)),
     );

@@ -88,7 +88,7 @@ fn bench_size(
         names.len() >= 10,
         "the generated catalog has too few components"
     );
-    let config = write_config(dir.path())?;
+    let config = write_config(dir.path(), "external")?;
     let timeout = Duration::from_secs(120 + size as u64 / 400);
     eprintln!("bench-ui: {size} entities: starting portico serve");
     let mut server = Server::spawn(binary, &config, &dir.path().join("server.log"))?;

@@ -84,6 +84,10 @@ enum Command {
         /// Concurrent clients (tokio tasks sharing one keep-alive HTTP client).
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
+        /// `techdocs.builder` of the server: `external` (measure the catalog alone) or
+        /// `local` (with the docs builder scanning the generated catalog while it serves).
+        #[arg(long, default_value = "external", value_parser = ["external", "local"])]
+        techdocs_builder: String,
     },
     /// Time the web UI's main pages on `portico serve` (release) over generated catalogs, and
     /// weigh them (HTML + CSS + JS).
@@ -209,11 +213,13 @@ fn run(command: Command) -> anyhow::Result<ExitCode> {
             no_build,
             duration_secs,
             concurrency,
+            techdocs_builder,
         } => bench_http::run(&bench_http::Options {
             sizes,
             build: !no_build,
             duration: std::time::Duration::from_secs(duration_secs),
             concurrency,
+            techdocs_builder,
         })?,
         Command::BenchTechdocs {
             sizes,

@@ -182,13 +182,15 @@ async fn sync_builds_stale_sites_and_reports_errors() {
 
     struct EngineDocs(Arc<Engine<SqlStore>>);
     impl DocsCatalog for EngineDocs {
-        fn documented_entities(&self) -> Vec<serde_json::Value> {
+        fn documented_refs(&self) -> Vec<String> {
+            self.0.read_model().refs_matching(&Predicate::Exists {
+                key: "metadata.annotations.backstage.io/techdocs-ref".to_owned(),
+            })
+        }
+
+        fn entities(&self, refs: &[String]) -> Vec<serde_json::Value> {
             let model = self.0.read_model();
-            model
-                .refs_matching(&Predicate::Exists {
-                    key: "metadata.annotations.backstage.io/techdocs-ref".to_owned(),
-                })
-                .iter()
+            refs.iter()
                 .filter_map(|r| model.by_ref(r))
                 .filter_map(|json| serde_json::from_str(&json).ok())
                 .collect()

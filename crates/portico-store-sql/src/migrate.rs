@@ -47,10 +47,16 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_tombstone_pruning.sql"),
         postgres: include_str!("../migrations/postgres/0005_tombstone_pruning.sql"),
     },
+    Migration {
+        version: 6,
+        description: "techdocs: builds per site, entities mapped to sites",
+        sqlite: include_str!("../migrations/sqlite/0006_techdocs_sites.sql"),
+        postgres: include_str!("../migrations/postgres/0006_techdocs_sites.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Applies every migration the database has not seen yet.
 pub(crate) async fn run(pool: &AnyPool, dialect: Dialect) -> StoreResult<()> {

@@ -31,8 +31,8 @@ pub use records::{
 
 pub use tasks::{Heartbeat, NewTask, TaskEventRecord, TaskFilter, TaskRecord, TaskStore};
 pub use techdocs::{
-    BUILD_BUILDING, BUILD_BUILT, BUILD_FAILED, BUILD_QUEUED, BuildOutcome, DocsBuildRecord,
-    TechDocsStore,
+    BUILD_BUILDING, BUILD_BUILT, BUILD_FAILED, BUILD_NO_CONFIG, BUILD_QUEUED, BuildOutcome,
+    DocsBuildRecord, DocsEntityRow, Requeue, TechDocsStore,
 };
 
 /// Result of a store operation.

@@ -1,18 +1,22 @@
 //! Builds triggered by the catalog: the [`DocsBuilder`] follows catalog changes (a
-//! notification from whoever owns the catalog, through [`DocsCatalog`]), hashes the docs
-//! source of every entity with a `backstage.io/techdocs-ref`, and queues a build in the
-//! [`TechDocsStore`] when the hash differs from the one last asked for. Builds are leased jobs
-//! (several replicas on one database share them), run on blocking threads at most
-//! `concurrency` at a time with a timeout each, are published through the [`Publisher`], and
-//! their outcome (warnings with file and line, or the error) is stored. Catalog processing
-//! never waits: the notification only wakes the scanner.
+//! notification from whoever owns the catalog, through [`DocsCatalog`]), maps every entity
+//! with a `backstage.io/techdocs-ref` to its docs source (a **site**: entities sharing a
+//! folder share one build), hashes each source once, and queues a build in the
+//! [`TechDocsStore`] when the hash differs from the one last asked for (`scan`). A folder
+//! without `mkdocs.yml` and a reference that cannot be built are recorded as states, not
+//! jobs. Builds are leased jobs (several replicas on one database share them), run at most
+//! `concurrency` at a time on a thread pool of that size with a timeout each, are published
+//! through the [`Publisher`] for every entity of the site, and their outcome (warnings with
+//! file and line, or the error) is stored. Catalog processing never waits: the notification
+//! only wakes the scanner, which works through the catalog in small slices.
 //!
 //! [`DocsBuilds`] is the object-safe face the HTTP layer and the web UI use: build states, and
 //! `sync` (build now if stale and report progress, Backstage's `/sync` route).
 
+mod scan;
 pub mod source;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -21,8 +25,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use portico_store::{
-    BUILD_BUILDING, BUILD_BUILT, BUILD_FAILED, BuildOutcome, DocsBuildRecord, StoreError,
-    TechDocsStore,
+    BUILD_BUILDING, BUILD_BUILT, BUILD_FAILED, BUILD_NO_CONFIG, BuildOutcome, DocsBuildRecord,
+    DocsEntityRow, Requeue, StoreError, TechDocsStore,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -31,7 +35,8 @@ use tokio::sync::{Notify, Semaphore, mpsc, watch};
 use crate::diagnostics::Warning;
 use crate::publish::{EntityTriplet, Publisher};
 use crate::site::{BuildOptions, Site};
-use source::{DocsEntity, docs_entity, error_hash, source_hash, source_stamps};
+use scan::{HashCache, ScanMemory, Verdict, folder_verdict, verdict};
+use source::{DocsSource, docs_entity, fingerprint};
 
 /// A boxed future, for the object-safe [`DocsBuilds`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -42,8 +47,12 @@ const MAX_ATTEMPTS: i64 = 3;
 
 /// The catalog as the builder sees it (the binary implements it over the catalog engine).
 pub trait DocsCatalog: Send + Sync {
-    /// Every entity with a `backstage.io/techdocs-ref` annotation, as stored JSON.
-    fn documented_entities(&self) -> Vec<Value>;
+    /// Canonical refs of every entity with a `backstage.io/techdocs-ref` annotation, sorted.
+    fn documented_refs(&self) -> Vec<String>;
+    /// The entities of `refs` still in the catalog, as stored JSON (only `kind`,
+    /// `metadata.name`, `metadata.namespace` and the annotations are read). Scans ask for a
+    /// few hundred at a time.
+    fn entities(&self, refs: &[String]) -> Vec<Value>;
     /// Changes whenever the catalog processed sources (also when nothing changed: a refresh
     /// must reach docs whose files changed next to an unchanged catalog file).
     fn changes(&self) -> watch::Receiver<u64>;
@@ -52,6 +61,14 @@ pub trait DocsCatalog: Send + Sync {
     fn ready(&self) -> bool {
         true
     }
+}
+
+/// Fetches the docs tree a `url:` reference names (the binary implements it over the forges'
+/// archive APIs, honouring `backend.reading.allow` and the `integrations.*` tokens).
+pub trait DocsFetcher: Send + Sync + std::fmt::Debug {
+    /// Unpacks the tree at `url` into the empty folder `into` and returns the folder of its
+    /// `mkdocs.yml` (the URL's path inside the repository), or says why it cannot.
+    fn fetch<'a>(&'a self, url: &'a str, into: &'a Path) -> BoxFuture<'a, Result<PathBuf, String>>;
 }
 
 /// `techdocs.builder`.
@@ -69,7 +86,8 @@ pub enum BuilderMode {
 pub struct BuilderOptions {
     /// `techdocs.builder`.
     pub mode: BuilderMode,
-    /// `techdocs.concurrency`: builds at once in this process.
+    /// `techdocs.concurrency`: builds at once in this process, and the threads they share
+    /// (a build renders its pages in parallel on them), so builds never take more cores.
     pub concurrency: usize,
     /// `techdocs.buildTimeout`.
     pub build_timeout: Duration,
@@ -88,11 +106,12 @@ pub struct BuilderOptions {
 }
 
 impl BuilderOptions {
-    /// Defaults (local builds, 2 at once, 10 minutes each) with sites built under `work_dir`.
+    /// Defaults (local builds, [`default_concurrency`] at once, 10 minutes each) with sites
+    /// built under `work_dir`.
     pub fn new(work_dir: impl Into<PathBuf>) -> Self {
         Self {
             mode: BuilderMode::Local,
-            concurrency: 2,
+            concurrency: default_concurrency(),
             build_timeout: Duration::from_secs(600),
             lease: Duration::from_secs(60),
             poll: Duration::from_secs(30),
@@ -101,6 +120,11 @@ impl BuilderOptions {
             owner: format!("techdocs-{}-{}", std::process::id(), unique()),
         }
     }
+}
+
+/// Half the machine's cores, at least one: builds leave the rest to serving.
+pub fn default_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }
 
 fn unique() -> u64 {
@@ -133,64 +157,34 @@ pub enum BuildError {
 }
 
 /// What the job row says to build (stored as JSON, so any replica can run it).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct JobSpec {
-    namespace: String,
-    kind: String,
-    name: String,
     /// The folder of `mkdocs.yml`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dir: Option<PathBuf>,
-    /// Why the source cannot be built (the job fails with it).
+    /// A repository tree URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
+    url: Option<String>,
 }
 
 impl JobSpec {
-    fn of(docs: &DocsEntity) -> Self {
-        let (dir, error) = match &docs.source {
-            Ok(dir) => (Some(dir.clone()), None),
-            Err(reason) => (None, Some(reason.clone())),
-        };
-        Self {
-            namespace: docs.triplet.namespace.clone(),
-            kind: docs.triplet.kind.clone(),
-            name: docs.triplet.name.clone(),
-            dir,
-            error,
+    fn of(source: &DocsSource) -> Self {
+        match source {
+            DocsSource::Dir(dir) => Self {
+                dir: Some(dir.clone()),
+                url: None,
+            },
+            DocsSource::Url(url) => Self {
+                dir: None,
+                url: Some(url.clone()),
+            },
+            DocsSource::Invalid { .. } => Self::default(),
         }
     }
-}
 
-/// The hash of a docs entity's source (reads files: call on a blocking thread).
-fn hash_of(docs: &DocsEntity) -> String {
-    match &docs.source {
-        Ok(dir) => source_hash(dir),
-        Err(reason) => error_hash(reason),
+    fn json(source: &DocsSource) -> String {
+        serde_json::to_string(&Self::of(source)).unwrap_or_else(|_| "{}".to_owned())
     }
-}
-
-/// Content hashes of docs folders by their [`source_stamps`], so that a scan reads only the
-/// files of sources that were touched since the last scan.
-type HashCache = std::sync::Mutex<std::collections::HashMap<PathBuf, (String, String)>>;
-
-/// [`hash_of`] through `cache`.
-fn cached_hash_of(docs: &DocsEntity, cache: &HashCache) -> String {
-    let Ok(dir) = &docs.source else {
-        return hash_of(docs);
-    };
-    let stamps = source_stamps(dir);
-    let mut cache = cache
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some((known, hash)) = cache.get(dir)
-        && *known == stamps
-    {
-        return hash.clone();
-    }
-    let hash = source_hash(dir);
-    cache.insert(dir.clone(), (stamps, hash.clone()));
-    hash
 }
 
 /// An entity's build state, for the reader and the API.
@@ -198,7 +192,7 @@ fn cached_hash_of(docs: &DocsEntity, cache: &HashCache) -> String {
 pub struct BuildStatus {
     /// The entity.
     pub entity_ref: String,
-    /// `queued`, `building`, `built` or `failed`.
+    /// `queued`, `building`, `built`, `failed` or `no-config` (no `mkdocs.yml`).
     pub state: String,
     /// When the last successful build finished (ms since the epoch).
     pub last_built_at: Option<i64>,
@@ -211,9 +205,9 @@ pub struct BuildStatus {
 }
 
 impl BuildStatus {
-    fn of(record: &DocsBuildRecord) -> Self {
+    fn of(entity_ref: &str, record: &DocsBuildRecord) -> Self {
         Self {
-            entity_ref: record.entity_ref.clone(),
+            entity_ref: entity_ref.to_owned(),
             state: record.state.clone(),
             last_built_at: record.last_built_at,
             duration_ms: record.duration_ms,
@@ -260,8 +254,15 @@ pub struct DocsBuilder<T: TechDocsStore> {
     finished: watch::Sender<u64>,
     /// Counts catalog scans this process finished.
     scans: watch::Sender<u64>,
-    /// Docs hashes by file stamps, for scans.
+    /// Docs fingerprints by file stamps, for scans.
     hashes: Arc<HashCache>,
+    /// What this process knows the store holds (scans write only differences).
+    memory: tokio::sync::Mutex<ScanMemory>,
+    /// The threads builds run on (`concurrency` of them; `None` if the pool could not be
+    /// made, then rayon's global pool).
+    pool: Option<Arc<rayon::ThreadPool>>,
+    /// Fetches `url:` sources; without it they are recorded as not supported.
+    fetcher: Option<Arc<dyn DocsFetcher>>,
 }
 
 impl<T: TechDocsStore> std::fmt::Debug for DocsBuilder<T> {
@@ -281,7 +282,17 @@ impl<T: TechDocsStore> DocsBuilder<T> {
         mut options: BuilderOptions,
     ) -> Self {
         options.concurrency = options.concurrency.max(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(options.concurrency)
+            .thread_name(|n| format!("techdocs-build-{n}"))
+            .build()
+            .map_err(|err| tracing::warn!(error = %err, "No TechDocs build pool; builds use the shared one."))
+            .ok()
+            .map(Arc::new);
         Self {
+            pool,
+            fetcher: None,
+            memory: tokio::sync::Mutex::default(),
             store,
             publisher,
             catalog,
@@ -290,6 +301,38 @@ impl<T: TechDocsStore> DocsBuilder<T> {
             finished: watch::channel(0).0,
             scans: watch::channel(0).0,
             hashes: Arc::default(),
+        }
+    }
+
+    /// Builds `url:` sources with the trees `fetcher` fetches.
+    #[must_use]
+    pub fn with_fetcher(mut self, fetcher: Arc<dyn DocsFetcher>) -> Self {
+        self.fetcher = Some(fetcher);
+        self
+    }
+
+    /// Fetches `url` into a new folder under the work dir: (the folder to remove afterwards,
+    /// the docs folder inside it).
+    async fn fetch(&self, url: &str) -> Result<(PathBuf, PathBuf), String> {
+        let Some(fetcher) = &self.fetcher else {
+            return Err(format!("no fetcher for url techdocs-ref {url}"));
+        };
+        let root = self.options.work_dir.join(format!("src-{}", unique()));
+        std::fs::create_dir_all(&root)
+            .map_err(|err| format!("cannot create {}: {err}", root.display()))?;
+        match tokio::time::timeout(self.options.build_timeout, fetcher.fetch(url, &root)).await {
+            Ok(Ok(dir)) => Ok((root, dir)),
+            Ok(Err(err)) => {
+                let _ = std::fs::remove_dir_all(&root);
+                Err(err)
+            }
+            Err(_) => {
+                let _ = std::fs::remove_dir_all(&root);
+                Err(format!(
+                    "fetching {url} took longer than {} s (techdocs.buildTimeout)",
+                    self.options.build_timeout.as_secs()
+                ))
+            }
         }
     }
 
@@ -349,67 +392,6 @@ impl<T: TechDocsStore> DocsBuilder<T> {
         }
     }
 
-    /// Hashes the docs of every documented entity and queues the builds that are due; forgets
-    /// the build records of entities that no longer have docs. Returns how many were queued.
-    pub async fn scan(&self) -> Result<usize, BuildError> {
-        if !self.catalog.ready() {
-            return Ok(0);
-        }
-        let entities: Vec<DocsEntity> = self
-            .catalog
-            .documented_entities()
-            .iter()
-            .filter_map(docs_entity)
-            .collect();
-        let cache = Arc::clone(&self.hashes);
-        let hashed = tokio::task::spawn_blocking(move || {
-            let mut cache_entries = HashSet::new();
-            let hashed = entities
-                .into_iter()
-                .map(|docs| {
-                    let hash = cached_hash_of(&docs, &cache);
-                    if let Ok(dir) = &docs.source {
-                        cache_entries.insert(dir.clone());
-                    }
-                    (docs, hash)
-                })
-                .collect::<Vec<_>>();
-            // Folders no entity documents any more leave the cache.
-            cache
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .retain(|dir, _| cache_entries.contains(dir));
-            hashed
-        })
-        .await
-        .map_err(|err| BuildError::Internal(err.to_string()))?;
-        let mut queued = 0;
-        let mut seen = HashSet::new();
-        for (docs, hash) in &hashed {
-            seen.insert(docs.entity_ref.clone());
-            let spec = serde_json::to_string(&JobSpec::of(docs))
-                .map_err(|err| BuildError::Internal(err.to_string()))?;
-            if self
-                .store
-                .enqueue_build(&docs.entity_ref, hash, &spec, false, now_ms())
-                .await?
-            {
-                tracing::info!(entity = %docs.entity_ref, "TechDocs build queued.");
-                queued += 1;
-            }
-        }
-        for record in self.store.docs_builds().await? {
-            if !seen.contains(&record.entity_ref) {
-                self.store.remove_docs_build(&record.entity_ref).await?;
-            }
-        }
-        if queued > 0 {
-            self.queued.notify_one();
-        }
-        self.scans.send_modify(|n| *n += 1);
-        Ok(queued)
-    }
-
     /// Runs queued builds (this process's and other replicas') until `shutdown` turns true,
     /// without scanning the catalog: [`DocsBuilder::run`] does both; this alone builds only
     /// what [`DocsBuilder::scan`] or `sync` queue.
@@ -462,10 +444,12 @@ impl<T: TechDocsStore> DocsBuilder<T> {
     /// Runs one claimed job to its stored outcome.
     async fn run_job(&self, record: DocsBuildRecord) {
         let started = Instant::now();
-        let entity_ref = record.entity_ref.clone();
-        let (warnings, error) = self.build_job(&record).await;
+        let entity_ref = record.site_key.clone();
+        let mut content_hash = None;
+        let (warnings, error) = self.build_job(&record, &mut content_hash).await;
         let outcome = BuildOutcome {
             error: error.clone(),
+            content_hash,
             warnings_json: serde_json::to_string(&warnings).unwrap_or_else(|_| "[]".to_owned()),
             duration_ms: millis(started.elapsed()),
             now: now_ms(),
@@ -477,37 +461,36 @@ impl<T: TechDocsStore> DocsBuilder<T> {
         {
             Ok(true) => match &error {
                 None => tracing::info!(
-                    entity = %entity_ref,
+                    site = %entity_ref,
                     warnings = warnings.len(),
                     ms = started.elapsed().as_millis() as u64,
                     "TechDocs site built and published."
                 ),
                 Some(error) => {
-                    tracing::warn!(entity = %entity_ref, %error, "TechDocs build failed.");
+                    tracing::warn!(site = %entity_ref, %error, "TechDocs build failed.");
                 }
             },
             Ok(false) => tracing::info!(
-                entity = %entity_ref,
+                site = %entity_ref,
                 "TechDocs build superseded by a newer request; its result was dropped."
             ),
             Err(err) => {
-                tracing::warn!(entity = %entity_ref, error = %err, "TechDocs build outcome not stored.");
+                tracing::warn!(site = %entity_ref, error = %err, "TechDocs build outcome not stored.");
             }
         }
         self.finished.send_modify(|n| *n += 1);
     }
 
     /// Builds and publishes; the warnings, and the error when it failed.
-    async fn build_job(&self, record: &DocsBuildRecord) -> (Vec<Warning>, Option<String>) {
+    /// A fetched tree's content hash goes to `content_hash`.
+    async fn build_job(
+        &self,
+        record: &DocsBuildRecord,
+        content_hash: &mut Option<String>,
+    ) -> (Vec<Warning>, Option<String>) {
         let spec: JobSpec = match serde_json::from_str(&record.spec_json) {
             Ok(spec) => spec,
             Err(err) => return (Vec::new(), Some(format!("unreadable build job: {err}"))),
-        };
-        if let Some(error) = spec.error {
-            return (Vec::new(), Some(error));
-        }
-        let Some(dir) = spec.dir else {
-            return (Vec::new(), Some("the build job names no folder".to_owned()));
         };
         if record.attempts > MAX_ATTEMPTS {
             return (
@@ -517,34 +500,52 @@ impl<T: TechDocsStore> DocsBuilder<T> {
                 )),
             );
         }
-        let triplet = EntityTriplet::new(&spec.namespace, &spec.kind, &spec.name);
-        let out = self.options.work_dir.join(format!(
-            "{}-{}",
-            triplet
-                .storage_path()
-                .unwrap_or_else(|_| "entity".to_owned())
-                .replace('/', "-"),
-            unique()
-        ));
+        // A fetched tree is removed when its build ends (also an abandoned one).
+        let (dir, fetched) = match (spec.dir, spec.url) {
+            (Some(dir), _) => (dir, None),
+            (None, Some(url)) => match self.fetch(&url).await {
+                Ok((root, dir)) => {
+                    let of = dir.clone();
+                    *content_hash = tokio::task::spawn_blocking(move || fingerprint(&of).hash)
+                        .await
+                        .ok();
+                    (dir, Some(root))
+                }
+                Err(err) => return (Vec::new(), Some(err)),
+            },
+            (None, None) => {
+                return (Vec::new(), Some("the build job names no folder".to_owned()));
+            }
+        };
+        let out = self.options.work_dir.join(format!("site-{}", unique()));
         let abandoned = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&abandoned);
         let build_out = out.clone();
+        let pool = self.pool.clone();
         let build = tokio::task::spawn_blocking(move || {
-            let result = Site::new(&dir, &build_out, BuildOptions::default()).build();
+            let build = || Site::new(&dir, &build_out, BuildOptions::default()).build();
+            // Pages render in parallel on the build pool only, never on every core.
+            let result = match pool {
+                Some(pool) => pool.install(build),
+                None => build(),
+            };
             // A build abandoned after its timeout cleans up after itself.
             if flag.load(Ordering::SeqCst) {
                 let _ = std::fs::remove_dir_all(&build_out);
+            }
+            if let Some(root) = fetched {
+                let _ = std::fs::remove_dir_all(root);
             }
             result
         });
         let heartbeat = tokio::spawn(heartbeat(
             Arc::clone(&self.store),
-            record.entity_ref.clone(),
+            record.site_key.clone(),
             self.options.owner.clone(),
             self.options.lease,
         ));
         let outcome = match tokio::time::timeout(self.options.build_timeout, build).await {
-            Ok(Ok(Ok(report))) => self.publish(record, triplet, &out, report.warnings).await,
+            Ok(Ok(Ok(report))) => self.publish(record, &out, report.warnings).await,
             Ok(Ok(Err(err))) => (Vec::new(), Some(err.to_string())),
             Ok(Err(err)) => (Vec::new(), Some(format!("the build stopped: {err}"))),
             Err(_) => {
@@ -566,19 +567,18 @@ impl<T: TechDocsStore> DocsBuilder<T> {
         outcome
     }
 
-    /// Publishes a built site unless a newer request superseded the job meanwhile (publishing
-    /// it then could replace the newer site with an older one).
+    /// Publishes a built site for every entity of its site, unless a newer request superseded
+    /// the job meanwhile (publishing it then could replace the newer site with an older one).
     async fn publish(
         &self,
         record: &DocsBuildRecord,
-        triplet: EntityTriplet,
         out: &Path,
         warnings: Vec<Warning>,
     ) -> (Vec<Warning>, Option<String>) {
         let still_ours = self
             .store
             .heartbeat_build(
-                &record.entity_ref,
+                &record.site_key,
                 &self.options.owner,
                 now_ms(),
                 millis(self.options.lease),
@@ -590,11 +590,35 @@ impl<T: TechDocsStore> DocsBuilder<T> {
                 Some("superseded by a newer version of the docs source".to_owned()),
             );
         }
+        let entities = match self.store.site_entities(&record.site_key).await {
+            Ok(entities) => entities,
+            Err(err) => return (warnings, Some(format!("publishing failed: {err}"))),
+        };
+        let triplets: Vec<EntityTriplet> = entities
+            .iter()
+            .filter_map(|entity_ref| triplet_of(entity_ref))
+            .collect();
         let publisher = Arc::clone(&self.publisher);
         let site = out.to_path_buf();
-        match tokio::task::spawn_blocking(move || publisher.publish(&triplet, &site)).await {
-            Ok(Ok(())) => (warnings, None),
-            Ok(Err(err)) => (warnings, Some(format!("publishing failed: {err}"))),
+        let published = tokio::task::spawn_blocking(move || {
+            let mut failures = Vec::new();
+            for triplet in &triplets {
+                if let Err(err) = publisher.publish(triplet, &site) {
+                    failures.push(format!(
+                        "{}:{}/{}: {err}",
+                        triplet.kind, triplet.namespace, triplet.name
+                    ));
+                }
+            }
+            failures
+        })
+        .await;
+        match published {
+            Ok(failures) if failures.is_empty() => (warnings, None),
+            Ok(failures) => (
+                warnings,
+                Some(format!("publishing failed: {}", failures.join("; "))),
+            ),
             Err(err) => (warnings, Some(format!("publishing stopped: {err}"))),
         }
     }
@@ -605,16 +629,29 @@ impl<T: TechDocsStore> DocsBuilder<T> {
             .docs_build(entity_ref)
             .await?
             .as_ref()
-            .map(BuildStatus::of))
+            .map(|record| BuildStatus::of(entity_ref, record)))
     }
 
     async fn all_statuses(&self) -> Result<BTreeMap<String, BuildStatus>, BuildError> {
-        Ok(self
+        let sites: std::collections::HashMap<String, DocsBuildRecord> = self
             .store
             .docs_builds()
             .await?
-            .iter()
-            .map(|r| (r.entity_ref.clone(), BuildStatus::of(r)))
+            .into_iter()
+            .map(|record| (record.site_key.clone(), record))
+            .collect();
+        Ok(self
+            .store
+            .docs_entities()
+            .await?
+            .into_iter()
+            .filter_map(|row| {
+                let record = sites.get(&row.site_key)?;
+                Some((
+                    row.entity_ref.clone(),
+                    BuildStatus::of(&row.entity_ref, record),
+                ))
+            })
             .collect())
     }
 
@@ -642,25 +679,68 @@ impl<T: TechDocsStore> DocsBuilder<T> {
         let Some(docs) = docs_entity(&entity) else {
             return Err("the entity has no backstage.io/techdocs-ref annotation".to_owned());
         };
-        let for_hash = docs.clone();
-        let hash = tokio::task::spawn_blocking(move || hash_of(&for_hash))
-            .await
-            .map_err(|err| err.to_string())?;
         let store_error = |err: StoreError| err.to_string();
-        let current = self
+        let key = docs.source.site_key();
+        let joined = !self
             .store
-            .docs_build(&docs.entity_ref)
+            .map_docs_entities(&[DocsEntityRow {
+                entity_ref: docs.entity_ref.clone(),
+                site_key: key.clone(),
+            }])
             .await
-            .map_err(store_error)?;
-        if let Some(record) = &current
+            .map_err(store_error)?
+            .is_empty();
+        let verdict = match &docs.source {
+            // The reader opened url docs: fetch the tree to see whether it changed.
+            DocsSource::Url(url) if self.fetcher.is_some() => {
+                log(format!("Fetching {url}…")).await;
+                let (root, dir) = self.fetch(url).await?;
+                let shown = url.clone();
+                tokio::task::spawn_blocking(move || {
+                    let verdict = folder_verdict(fingerprint(&dir), &shown);
+                    let _ = std::fs::remove_dir_all(root);
+                    verdict
+                })
+                .await
+                .map_err(|err| err.to_string())?
+            }
+            source => {
+                let source = source.clone();
+                let cache = Arc::clone(&self.hashes);
+                let fetchable = self.fetcher.is_some();
+                tokio::task::spawn_blocking(move || verdict(&source, &cache, fetchable))
+                    .await
+                    .map_err(|err| err.to_string())?
+            }
+        };
+        let spec = JobSpec::json(&docs.source);
+        let (state, hash, message) = match verdict {
+            Verdict::Build(hash) => (None, hash, String::new()),
+            Verdict::NoConfig(hash, message) => (Some(BUILD_NO_CONFIG), hash, message),
+            Verdict::Unbuildable(hash, message) => (Some(BUILD_FAILED), hash, message),
+        };
+        if let Some(state) = state {
+            self.store
+                .record_unbuildable(&key, &hash, &spec, state, &message, now_ms())
+                .await
+                .map_err(store_error)?;
+            return Err(message);
+        }
+        let current = self.store.docs_site(&key).await.map_err(store_error)?;
+        if !joined
+            && let Some(record) = &current
             && record.state == BUILD_BUILT
             && record.built_hash.as_deref() == Some(hash.as_str())
         {
             return Ok(false);
         }
-        let spec = serde_json::to_string(&JobSpec::of(&docs)).map_err(|err| err.to_string())?;
+        let requeue = if joined {
+            Requeue::Always
+        } else {
+            Requeue::RetryFailed
+        };
         self.store
-            .enqueue_build(&docs.entity_ref, &hash, &spec, true, now_ms())
+            .enqueue_build(&key, &hash, &spec, requeue, now_ms())
             .await
             .map_err(store_error)?;
         self.queued.notify_one();
@@ -675,7 +755,7 @@ impl<T: TechDocsStore> DocsBuilder<T> {
         loop {
             let record = self
                 .store
-                .docs_build(&docs.entity_ref)
+                .docs_site(&key)
                 .await
                 .map_err(store_error)?
                 .ok_or_else(|| {
@@ -723,14 +803,14 @@ impl<T: TechDocsStore> DocsBuilder<T> {
 /// (superseded: the build goes on, its outcome will not be stored).
 async fn heartbeat<T: TechDocsStore>(
     store: Arc<T>,
-    entity_ref: String,
+    site_key: String,
     owner: String,
     lease: Duration,
 ) {
     loop {
         tokio::time::sleep(lease / 3).await;
         match store
-            .heartbeat_build(&entity_ref, &owner, now_ms(), millis(lease))
+            .heartbeat_build(&site_key, &owner, now_ms(), millis(lease))
             .await
         {
             Ok(true) => {}
@@ -738,6 +818,13 @@ async fn heartbeat<T: TechDocsStore>(
             Err(err) => tracing::warn!(error = %err, "TechDocs build heartbeat failed."),
         }
     }
+}
+
+/// The triplet of a canonical ref (`kind:namespace/name`).
+fn triplet_of(entity_ref: &str) -> Option<EntityTriplet> {
+    let (kind, rest) = entity_ref.split_once(':')?;
+    let (namespace, name) = rest.split_once('/')?;
+    Some(EntityTriplet::new(namespace, kind, name))
 }
 
 /// Resolves once `shutdown` turns true or its sender is gone.

@@ -28,7 +28,8 @@ pub mod template;
 pub mod urls;
 
 pub use builds::{
-    BuildStatus, BuilderMode, BuilderOptions, DocsBuilder, DocsBuilds, DocsCatalog, SyncEvent,
+    BuildStatus, BuilderMode, BuilderOptions, DocsBuilder, DocsBuilds, DocsCatalog, DocsFetcher,
+    SyncEvent,
 };
 pub use config::MkdocsConfig;
 pub use diagnostics::{TechDocsError, Warning};

@@ -76,8 +76,9 @@ pub fn preprocess(
             origin: first_line + index,
         })
         .collect();
-    let mut snippet_files = Vec::new();
-    let lines = expand_snippets(lines, snippets, &mut snippet_files, warnings, 0);
+    let mut deps = SnippetDeps::default();
+    let lines = expand_snippets(lines, snippets, &mut deps, warnings, 0);
+    let snippet_files = deps.found;
     let mut tab_sets = 0;
     let lines = transform_blocks(&lines, &mut tab_sets);
     let mut text = String::with_capacity(body.len() + 256);
@@ -130,6 +131,32 @@ fn is_blank(text: &str) -> bool {
 
 // ----- snippets ---------------------------------------------------------------------------
 
+/// The files a page's snippets read, recursively.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnippetDeps {
+    /// Files included (real paths).
+    pub found: Vec<PathBuf>,
+    /// Paths looked up in vain: a file appearing there changes what the page includes.
+    pub missing: Vec<PathBuf>,
+}
+
+/// What the snippets of a page (`text`, front matter and all) read, without rendering it:
+/// the docs source hash follows these files too, so editing an included file outside
+/// `docs_dir` rebuilds the site.
+pub fn snippet_dependencies(text: &str, snippets: &SnippetContext<'_>) -> SnippetDeps {
+    let lines = text
+        .lines()
+        .enumerate()
+        .map(|(index, text)| Line {
+            text: expand_leading_tabs(text),
+            origin: index + 1,
+        })
+        .collect();
+    let mut deps = SnippetDeps::default();
+    expand_snippets(lines, snippets, &mut deps, &mut Vec::new(), 0);
+    deps
+}
+
 /// `--8<--` with any number of dashes on each side.
 fn snippet_marker(text: &str) -> Option<&str> {
     let dashes = text.len() - text.trim_start_matches('-').len();
@@ -141,7 +168,7 @@ fn snippet_marker(text: &str) -> Option<&str> {
 fn expand_snippets(
     lines: Vec<Line>,
     context: &SnippetContext<'_>,
-    files: &mut Vec<PathBuf>,
+    files: &mut SnippetDeps,
     warnings: &mut Vec<Warning>,
     depth: usize,
 ) -> Vec<Line> {
@@ -199,9 +226,9 @@ fn expand_snippets(
                 ));
                 continue;
             }
-            match read_snippet(&target, context) {
+            match read_snippet(&target, context, &mut files.missing) {
                 Ok((path, text)) => {
-                    files.push(path);
+                    files.found.push(path);
                     let included: Vec<Line> = text
                         .lines()
                         .map(|l| Line {
@@ -230,13 +257,19 @@ fn expand_snippets(
 
 /// Reads a snippet (`file`, `file:start`, `file:start:end`) from the first base folder that
 /// has it.
-fn read_snippet(target: &str, context: &SnippetContext<'_>) -> Result<(PathBuf, String), String> {
+/// Candidates of earlier base folders that do not exist go to `missing`.
+fn read_snippet(
+    target: &str,
+    context: &SnippetContext<'_>,
+    missing: &mut Vec<PathBuf>,
+) -> Result<(PathBuf, String), String> {
     let (name, range) = split_line_range(target);
     check_relative(name).map_err(|why| format!("refused: {why}"))?;
     for base in context.bases {
         let base_path = context.site_root.join(base);
         let candidate = base_path.join(name);
         if !candidate.is_file() {
+            missing.push(candidate);
             continue;
         }
         // Symlinks must not lead out of the base folder either.

@@ -27,13 +27,15 @@ use tokio::sync::watch;
 struct EngineCatalog(Arc<Engine<SqlStore>>);
 
 impl DocsCatalog for EngineCatalog {
-    fn documented_entities(&self) -> Vec<Value> {
+    fn documented_refs(&self) -> Vec<String> {
+        self.0.read_model().refs_matching(&Predicate::Exists {
+            key: "metadata.annotations.backstage.io/techdocs-ref".to_owned(),
+        })
+    }
+
+    fn entities(&self, refs: &[String]) -> Vec<Value> {
         let model = self.0.read_model();
-        model
-            .refs_matching(&Predicate::Exists {
-                key: "metadata.annotations.backstage.io/techdocs-ref".to_owned(),
-            })
-            .iter()
+        refs.iter()
             .filter_map(|r| model.by_ref(r))
             .filter_map(|json| serde_json::from_str(&json).ok())
             .collect()
@@ -130,6 +132,8 @@ impl Harness {
         done: impl Fn(&DocsBuildRecord) -> bool,
     ) -> DocsBuildRecord {
         let mut finished = self.builder.finished();
+        // Unbuildable sources are recorded by scans, not builds.
+        let mut scans = self.builder.scans();
         let waiting = async {
             loop {
                 if let Some(record) = self.store.docs_build(entity_ref).await.unwrap()
@@ -137,7 +141,10 @@ impl Harness {
                 {
                     return record;
                 }
-                let _ = finished.changed().await;
+                tokio::select! {
+                    _ = finished.changed() => {}
+                    _ = scans.changed() => {}
+                }
             }
         };
         match tokio::time::timeout(Duration::from_secs(120), waiting).await {
@@ -316,5 +323,43 @@ async fn a_build_over_the_timeout_fails_and_is_never_published() {
         None,
         "an abandoned build is not published"
     );
+    let _ = h.shutdown.send(true);
+}
+
+/// A page that includes a file outside `docs_dir` through `pymdownx.snippets`: editing that
+/// file alone (no page, no config changed) and refreshing rebuilds the site with the new text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_snippet_outside_docs_dir_rebuilds_the_site() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = dir.path().join("repo");
+    write(&repo, "catalog-info.yaml", CATALOG);
+    write(
+        &repo,
+        "mkdocs.yml",
+        "site_name: Svc\nmarkdown_extensions:\n  - pymdownx.snippets:\n      base_path: [shared]\n",
+    );
+    write(&repo, "docs/index.md", "# Home\n\n--8<-- \"notice.md\"\n");
+    write(&repo, "shared/notice.md", "Snippet version one.\n");
+    let h = start(dir.path()).await;
+    h.engine
+        .register_location(
+            "file",
+            repo.join("catalog-info.yaml").to_str().unwrap(),
+            LocationOrigin::Api,
+        )
+        .await
+        .unwrap();
+    let first = h.wait_for(SVC, |r| r.state == "built").await;
+    assert!(h.page().contains("Snippet version one."), "{}", h.page());
+
+    write(&repo, "shared/notice.md", "Snippet version two.\n");
+    h.engine.refresh_entity(SVC).await.unwrap();
+    let second = h
+        .wait_for(SVC, |r| {
+            r.state == "built" && r.built_hash.as_deref() != first.built_hash.as_deref()
+        })
+        .await;
+    assert_ne!(second.source_hash, first.source_hash);
+    assert!(h.page().contains("Snippet version two."), "{}", h.page());
     let _ = h.shutdown.send(true);
 }

@@ -112,18 +112,22 @@ pub struct TechDocsSection {
     /// `techdocs.builder`: `local` (this server builds, the default) or `external` (sites are
     /// published from elsewhere; never built here).
     pub builder: portico_techdocs::BuilderMode,
-    /// `techdocs.concurrency`: builds at once per server (default 2).
+    /// `techdocs.concurrency`: builds at once per server, and the threads they share
+    /// (default half the cores, at least 1).
     pub concurrency: usize,
     /// `techdocs.buildTimeout`: a build running longer fails (default 10 minutes).
     pub build_timeout: Duration,
+    /// `techdocs.publisher`: `None` for `type: local` (the default), else the `awsS3` bucket.
+    pub publisher: Option<crate::s3_publisher::S3Settings>,
 }
 
 impl Default for TechDocsSection {
     fn default() -> Self {
         Self {
             builder: portico_techdocs::BuilderMode::Local,
-            concurrency: 2,
+            concurrency: portico_techdocs::builds::default_concurrency(),
             build_timeout: Duration::from_secs(600),
+            publisher: None,
         }
     }
 }

@@ -6,8 +6,10 @@
 mod catalog;
 mod config;
 mod config_bridge;
+mod docs_fetch;
 mod fetch;
 mod forge_http;
+mod s3_publisher;
 mod scaffold;
 mod scaffolder_wiring;
 mod serve;

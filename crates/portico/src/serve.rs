@@ -86,7 +86,8 @@ pub struct ServeOptions {
     pub demo: bool,
     /// `techdocs.*`.
     pub techdocs: crate::config::TechDocsSection,
-    /// `integrations.github|gitlab` for the scaffolder's publish actions.
+    /// `integrations.github|gitlab` for the scaffolder's publish actions and TechDocs `url:`
+    /// references.
     pub integrations: portico_scaffolder::Integrations,
     /// `scaffolder.*`.
     pub scaffolder: crate::config::ScaffolderSection,
@@ -217,19 +218,33 @@ async fn serve(options: ServeOptions) -> anyhow::Result<()> {
     state.readonly = options.readonly;
     state.scaffolder = Some(scaffolder);
     let publish_dir = crate::techdocs::publish_dir(&options.database);
-    let publisher: Arc<dyn portico_techdocs::Publisher> =
-        Arc::new(portico_techdocs::LocalPublisher::new(&publish_dir));
+    let publisher: Arc<dyn portico_techdocs::Publisher> = match &options.techdocs.publisher {
+        Some(s3) => Arc::new(crate::s3_publisher::S3Publisher::new(s3)?),
+        None => Arc::new(portico_techdocs::LocalPublisher::new(&publish_dir)),
+    };
     // Sites are built next to where they are published, never inside it.
     let build_dir = publish_dir
         .parent()
         .unwrap_or(Path::new(""))
         .join("techdocs-build");
+    let docs_fetcher: Option<Arc<dyn portico_techdocs::DocsFetcher>> =
+        match crate::docs_fetch::ForgeTreeFetcher::new(
+            options.integrations.clone(),
+            options.catalog.reading_allow.clone(),
+        ) {
+            Ok(fetcher) => Some(Arc::new(fetcher)),
+            Err(err) => {
+                tracing::warn!(error = %err, "No HTTP client for url: TechDocs references; they are not built.");
+                None
+            }
+        };
     let builds = crate::techdocs_wiring::start(
         docs_store,
         Arc::clone(&engine),
         Arc::clone(&publisher),
         &options.techdocs,
         build_dir,
+        docs_fetcher,
         docs_shutdown,
     );
     state.techdocs = Some(publisher);

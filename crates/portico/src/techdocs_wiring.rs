@@ -1,7 +1,8 @@
 //! Wires the TechDocs builder into `portico serve`: the catalog as the builder sees it
 //! (documented entities from the engine's read model, the engine's processing notification),
 //! and the build worker on the same database, publishing where `/api/techdocs` and `/docs`
-//! read. Engines never depend on each other, so the binary is where they meet.
+//! read, fetching `url:` docs trees through `docs_fetch`. Engines never depend on each other,
+//! so the binary is where they meet.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,7 +11,9 @@ use portico_catalog::engine::Engine;
 use portico_catalog::read_model::Predicate;
 use portico_store_sql::SqlStore;
 use portico_techdocs::builds::source::{MANAGED_BY_LOCATION, TECHDOCS_REF};
-use portico_techdocs::{BuilderOptions, DocsBuilder, DocsBuilds, DocsCatalog, Publisher};
+use portico_techdocs::{
+    BuilderOptions, DocsBuilder, DocsBuilds, DocsCatalog, DocsFetcher, Publisher,
+};
 use serde_json::Value;
 use tokio::sync::watch;
 
@@ -22,7 +25,7 @@ struct EngineDocs {
 }
 
 /// The parts of an entity the builder reads. Deserializing only these (instead of whole
-/// entities into `Value`s) keeps a scan of 100k documented entities to a few MB.
+/// entities into `Value`s) keeps a scan's slice of entities small.
 #[derive(serde::Deserialize)]
 struct DocumentedEntity {
     kind: String,
@@ -58,17 +61,17 @@ impl DocumentedEntity {
 }
 
 impl DocsCatalog for EngineDocs {
-    fn documented_entities(&self) -> Vec<Value> {
+    fn documented_refs(&self) -> Vec<String> {
+        self.engine.read_model().refs_matching(&Predicate::Exists {
+            key: format!("metadata.annotations.{TECHDOCS_REF}"),
+        })
+    }
+
+    fn entities(&self, refs: &[String]) -> Vec<Value> {
         // Only the texts are taken under the read model's lock; parsing happens after it.
         let texts: Vec<Arc<str>> = {
             let model = self.engine.read_model();
-            model
-                .refs_matching(&Predicate::Exists {
-                    key: format!("metadata.annotations.{TECHDOCS_REF}"),
-                })
-                .iter()
-                .filter_map(|entity_ref| model.by_ref(entity_ref))
-                .collect()
+            refs.iter().filter_map(|r| model.by_ref(r)).collect()
         };
         texts
             .iter()
@@ -94,18 +97,23 @@ pub fn start(
     publisher: Arc<dyn Publisher>,
     settings: &TechDocsSection,
     work_dir: PathBuf,
+    fetcher: Option<Arc<dyn DocsFetcher>>,
     shutdown: watch::Receiver<bool>,
 ) -> Arc<dyn DocsBuilds> {
     let mut options = BuilderOptions::new(work_dir);
     options.mode = settings.builder;
     options.concurrency = settings.concurrency;
     options.build_timeout = settings.build_timeout;
-    let builder = Arc::new(DocsBuilder::new(
+    let mut builder = DocsBuilder::new(
         Arc::new(store),
         publisher,
         Arc::new(EngineDocs { engine }),
         options,
-    ));
+    );
+    if let Some(fetcher) = fetcher {
+        builder = builder.with_fetcher(fetcher);
+    }
+    let builder = Arc::new(builder);
     tokio::spawn(Arc::clone(&builder).run(shutdown));
     Arc::new(builder)
 }

@@ -5,8 +5,9 @@
 //! this page" link and the last-built time. Pages come from the [`Publisher`]; their parts are
 //! sanitized again by `portico_techdocs::embed` before they are shown. Other files of a site
 //! (images) are served as they are, sandboxed. With the builder ([`Ui::with_builds`]) both
-//! show the build state: a queued/building/failed badge in the index, and on the page the
-//! last build's warnings (file:line) and the error of a failed build.
+//! show the build state: a queued/building/failed/no-mkdocs.yml badge in the index, and on
+//! the page the last build's warnings (file:line), the error of a failed build, or where the
+//! missing `mkdocs.yml` was looked for.
 
 use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -37,7 +38,8 @@ struct DocsRow {
     owner: String,
     description: String,
     built: String,
-    /// The badge of a build that is not simply done (`Queued`, `Building`, `Failed`).
+    /// The badge of a build that is not simply done (`Queued`, `Building`, `Failed`, `No
+    /// mkdocs.yml`).
     state: Option<&'static str>,
 }
 
@@ -47,6 +49,7 @@ fn state_label(state: &str) -> Option<&'static str> {
         portico_store::BUILD_QUEUED => Some("Queued"),
         portico_store::BUILD_BUILDING => Some("Building"),
         portico_store::BUILD_FAILED => Some("Build failed"),
+        portico_store::BUILD_NO_CONFIG => Some("No mkdocs.yml"),
         _ => None,
     }
 }
@@ -277,6 +280,9 @@ async fn reader<S: CatalogStore>(
                 Some((portico_store::BUILD_FAILED, Some(error))) => {
                     format!("The last build failed: {error}")
                 }
+                Some((portico_store::BUILD_NO_CONFIG, Some(error))) => {
+                    format!("Nothing to build: {error}.")
+                }
                 Some((portico_store::BUILD_QUEUED | portico_store::BUILD_BUILDING, _)) => {
                     "A build is under way; reload in a moment.".to_owned()
                 }
@@ -337,6 +343,7 @@ async fn reader<S: CatalogStore>(
             .map(|at| format_millis(u64::try_from(at).unwrap_or(0)))
             .or_else(|| metadata.as_ref().map(|m| format_millis(m.build_timestamp))),
         build_state => status.as_ref().and_then(|s| state_label(&s.state)),
+        no_config => status.as_ref().is_some_and(|s| s.state == portico_store::BUILD_NO_CONFIG),
         build_error => status.as_ref().and_then(|s| s.error.clone()),
         warnings => status
             .as_ref()

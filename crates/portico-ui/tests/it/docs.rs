@@ -377,8 +377,36 @@ async fn the_index_and_the_reader_show_build_states_warnings_and_errors() {
     let ui = start_with_builds(publish_sites).await;
     let builder = ui.builder.clone().unwrap();
 
-    // Queued: scanned, nothing runs yet.
-    assert_eq!(builder.scan().await.unwrap(), 3);
+    // The three share the catalog files' folder, which has no mkdocs.yml: one source,
+    // recorded as such by the scan (no build), and said so; published sites stay readable.
+    assert_eq!(builder.scan().await.unwrap(), 0);
+    wait_for_builds(&ui, |s| s.state == "no-config").await;
+    let (_, index) = ui.get("/docs").await;
+    assert!(
+        row(&index, "unbuilt-docs").contains(r#"<span class="badge">No mkdocs.yml</span>"#),
+        "{index}"
+    );
+    let (status, page) = ui.get("/docs/default/component/fixture-docs/").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("not built here any more"), "{page}");
+    assert!(page.contains("no mkdocs.yml in"), "{page}");
+    assert!(page.contains("Fixture home"), "the published site: {page}");
+    let (status, unbuilt) = ui.get("/docs/default/component/unbuilt-docs/").await;
+    assert_eq!(status, 404);
+    assert!(
+        unbuilt.contains("Nothing to build: no mkdocs.yml in"),
+        "{unbuilt}"
+    );
+
+    // A site appears next to the catalog files: one build is queued for the three.
+    std::fs::write(ui.files.join("mkdocs.yml"), "site_name: Shared docs\n").unwrap();
+    std::fs::create_dir_all(ui.files.join("docs")).unwrap();
+    std::fs::write(
+        ui.files.join("docs/index.md"),
+        "# Shared home\n\nSee [nothing](nope.md).\n",
+    )
+    .unwrap();
+    assert_eq!(builder.scan().await.unwrap(), 1);
     let (_, index) = ui.get("/docs").await;
     assert!(
         row(&index, "Fixture Service").contains(r#"<span class="badge">Queued</span>"#),
@@ -394,36 +422,9 @@ async fn the_index_and_the_reader_show_build_states_warnings_and_errors() {
     assert_eq!(status, 404);
     assert!(unbuilt.contains("A build is under way"), "{unbuilt}");
 
-    // The catalog files' folder has no mkdocs.yml: every build fails, with the reason; the
-    // published site stays readable and says its last build failed.
+    // Built once, published for each of the three, with its warning at file:line.
     let (_stop, stop) = tokio::sync::watch::channel(false);
     tokio::spawn(std::sync::Arc::clone(&builder).run_jobs(stop));
-    wait_for_builds(&ui, |s| s.state == "failed").await;
-    let (_, index) = ui.get("/docs").await;
-    assert!(
-        row(&index, "unbuilt-docs").contains("Build failed"),
-        "{index}"
-    );
-    let (status, page) = ui.get("/docs/default/component/fixture-docs/").await;
-    assert_eq!(status, 200);
-    assert!(page.contains("The last build failed"), "{page}");
-    assert!(page.contains("no mkdocs.yml in"), "{page}");
-    assert!(page.contains("Fixture home"), "the last good site: {page}");
-    let (_, unbuilt) = ui.get("/docs/default/component/unbuilt-docs/").await;
-    assert!(
-        unbuilt.contains("The last build failed: no mkdocs.yml"),
-        "{unbuilt}"
-    );
-
-    // A site appears next to the catalog files: built, with its warning at file:line.
-    std::fs::write(ui.files.join("mkdocs.yml"), "site_name: Shared docs\n").unwrap();
-    std::fs::create_dir_all(ui.files.join("docs")).unwrap();
-    std::fs::write(
-        ui.files.join("docs/index.md"),
-        "# Shared home\n\nSee [nothing](nope.md).\n",
-    )
-    .unwrap();
-    assert_eq!(builder.scan().await.unwrap(), 3);
     wait_for_builds(&ui, |s| s.state == "built").await;
     let (_, index) = ui.get("/docs").await;
     assert!(!index.contains(r#"class="badge""#), "{index}");
@@ -433,4 +434,19 @@ async fn the_index_and_the_reader_show_build_states_warnings_and_errors() {
     assert!(page.contains("1 build warning</summary>"), "{page}");
     assert!(page.contains("index.md:3: link to"), "{page}");
     assert!(!page.contains("The last build failed"), "{page}");
+
+    // A broken config: the build fails with the reason; the last good site stays readable.
+    std::fs::write(ui.files.join("mkdocs.yml"), "site_name: [unclosed\n").unwrap();
+    assert_eq!(builder.scan().await.unwrap(), 1);
+    wait_for_builds(&ui, |s| s.state == "failed").await;
+    let (_, index) = ui.get("/docs").await;
+    assert!(
+        row(&index, "unbuilt-docs").contains("Build failed"),
+        "{index}"
+    );
+    let (status, page) = ui.get("/docs/default/component/fixture-docs/").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("The last build failed"), "{page}");
+    assert!(page.contains("mkdocs.yml"), "{page}");
+    assert!(page.contains("Shared home"), "the last good site: {page}");
 }

@@ -333,13 +333,17 @@ pub async fn start_with_builds(docs: fn(&Path) -> PathBuf) -> Running {
 struct EngineDocs(Arc<Engine<SqlStore>>);
 
 impl portico_techdocs::DocsCatalog for EngineDocs {
-    fn documented_entities(&self) -> Vec<serde_json::Value> {
-        let model = self.0.read_model();
-        model
+    fn documented_refs(&self) -> Vec<String> {
+        self.0
+            .read_model()
             .refs_matching(&portico_catalog::read_model::Predicate::Exists {
                 key: "metadata.annotations.backstage.io/techdocs-ref".to_owned(),
             })
-            .iter()
+    }
+
+    fn entities(&self, refs: &[String]) -> Vec<serde_json::Value> {
+        let model = self.0.read_model();
+        refs.iter()
             .filter_map(|r| model.by_ref(r))
             .filter_map(|json| serde_json::from_str(&json).ok())
             .collect()

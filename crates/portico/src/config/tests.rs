@@ -1141,10 +1141,61 @@ backend:
 }
 
 #[test]
+fn techdocs_s3_publisher_settings() {
+    let (_f, _file, loaded) = load_yaml(
+        "techdocs:
+  publisher:
+    type: awsS3
+    awsS3:
+      bucketName: ' sites '
+      region: eu-west-1
+      endpoint: http://127.0.0.1:8014
+      s3ForcePathStyle: true
+      sse: aws:kms
+      credentials: {accessKeyId: AK, secretAccessKey: SK}
+",
+    );
+    let s3 = loaded.config.techdocs.publisher.clone().unwrap();
+    assert_eq!(s3.bucket_name, "sites");
+    assert_eq!(s3.region.as_deref(), Some("eu-west-1"));
+    assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:8014"));
+    assert!(s3.force_path_style);
+    assert_eq!(s3.credentials, Some(("AK".to_owned(), "SK".to_owned())));
+    assert!(
+        !format!("{s3:?}").contains("SK"),
+        "the secret stays out of logs"
+    );
+    assert_eq!(loaded.unused, ["techdocs.publisher.awsS3.sse"]);
+    let (_f, _file, loaded) =
+        load_yaml("techdocs:\n  publisher:\n    type: awsS3\n    awsS3: {bucketName: b}\n");
+    let s3 = loaded.config.techdocs.publisher.clone().unwrap();
+    assert_eq!(
+        (s3.region, s3.endpoint, s3.force_path_style),
+        (None, None, false)
+    );
+    assert_eq!(s3.credentials, None, "the AWS environment's");
+    assert_eq!(
+        error_of("techdocs:\n  publisher:\n    type: googleGcs\n"),
+        "FILE:3:5: techdocs.publisher.type: expected \"local\" or \"awsS3\", found \"googleGcs\""
+    );
+    let missing = error_of("techdocs:\n  publisher:\n    type: awsS3\n");
+    assert!(
+        missing.contains("techdocs.publisher.awsS3: missing"),
+        "{missing}"
+    );
+    let secret = error_of(
+        "techdocs:\n  publisher:\n    type: awsS3\n    awsS3:\n      bucketName: b\n      credentials: {accessKeyId: a, secretAccessKey: [s3cr3t]}\n",
+    );
+    assert!(!secret.contains("s3cr3t"), "{secret}");
+}
+
+#[test]
 fn techdocs_builder_settings() {
     let (_f, _file, loaded) = load_yaml("app:\n  title: A\n");
     assert_eq!(loaded.config.techdocs, TechDocsSection::default());
-    assert_eq!(loaded.config.techdocs.concurrency, 2);
+    // Half the cores, at least one: builds leave the rest to serving.
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    assert_eq!(loaded.config.techdocs.concurrency, (cores / 2).max(1));
     assert_eq!(
         loaded.config.techdocs.build_timeout,
         Duration::from_secs(600)
@@ -1163,7 +1214,8 @@ fn techdocs_builder_settings() {
     assert_eq!(techdocs.concurrency, 4);
     assert_eq!(techdocs.build_timeout, Duration::from_secs(180));
     assert!(loaded.warnings.is_empty());
-    assert_eq!(loaded.unused, ["techdocs.generator", "techdocs.publisher"]);
+    assert_eq!(loaded.unused, ["techdocs.generator"]);
+    assert_eq!(techdocs.publisher, None, "type: local");
     let (_f, _file, loaded) = load_yaml("techdocs:\n  buildTimeout: 90s\n");
     assert_eq!(
         loaded.config.techdocs.build_timeout,

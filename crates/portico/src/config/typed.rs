@@ -130,9 +130,18 @@ const CATALOG_LATER: &[&str] = &[
     "orphanProviderStrategy",
 ];
 
-const TECHDOCS: &[&str] = &["builder", "concurrency", "buildTimeout"];
+const TECHDOCS: &[&str] = &["builder", "concurrency", "buildTimeout", "publisher"];
+const TECHDOCS_PUBLISHER: &[&str] = &["type", "awsS3"];
+const TECHDOCS_PUBLISHER_LATER: &[&str] = &["googleGcs", "azureBlobStorage", "openStackSwift"];
+const TECHDOCS_S3: &[&str] = &[
+    "bucketName",
+    "region",
+    "endpoint",
+    "s3ForcePathStyle",
+    "credentials",
+];
+const TECHDOCS_S3_LATER: &[&str] = &["bucketRootPath", "sse", "accountId", "maxAttempts"];
 const TECHDOCS_LATER: &[&str] = &[
-    "publisher",
     "generator",
     "cache",
     "legacyUseCaseSensitiveTripletPaths",
@@ -787,6 +796,9 @@ impl Reader {
                 }
             };
         }
+        if let Some(publisher) = node.get("publisher") {
+            techdocs.publisher = self.techdocs_publisher(publisher, &path.key("publisher"))?;
+        }
         Ok(techdocs)
     }
 
@@ -862,6 +874,87 @@ impl Reader {
             scaffolder.max_task_attempts = 1;
         }
         Ok(scaffolder)
+    }
+
+    /// `techdocs.publisher`: `type: local` (sites next to the database) or `awsS3`.
+    fn techdocs_publisher(
+        &mut self,
+        node: &Node,
+        path: &FieldPath,
+    ) -> Result<Option<crate::s3_publisher::S3Settings>> {
+        mapping(node, path)?;
+        self.keys(node, path, TECHDOCS_PUBLISHER, TECHDOCS_PUBLISHER_LATER);
+        let type_path = path.key("type");
+        let kind = match node.get("type") {
+            Some(kind) => string(kind, &type_path)?,
+            None => "local",
+        };
+        match kind {
+            "local" => return Ok(None),
+            "awsS3" => {}
+            _ => {
+                let at = node.get("type").unwrap_or(node);
+                return Err(expected(at, &type_path, "\"local\" or \"awsS3\""));
+            }
+        }
+        let s3_path = path.key("awsS3");
+        let s3 = required(node, "awsS3", path, "the bucket settings (bucketName, …)")?;
+        mapping(s3, &s3_path)?;
+        self.keys(s3, &s3_path, TECHDOCS_S3, TECHDOCS_S3_LATER);
+        let bucket_path = s3_path.key("bucketName");
+        let bucket_name = string(
+            required(s3, "bucketName", &s3_path, "the bucket's name")?,
+            &bucket_path,
+        )?
+        .trim()
+        .to_owned();
+        let region = s3
+            .get("region")
+            .map(|r| string(r, &s3_path.key("region")).map(|r| r.trim().to_owned()))
+            .transpose()?;
+        let endpoint = s3
+            .get("endpoint")
+            .map(|e| http_url(e, &s3_path.key("endpoint")))
+            .transpose()?;
+        let force_path_style = s3
+            .get("s3ForcePathStyle")
+            .map(|b| boolean(b, &s3_path.key("s3ForcePathStyle")))
+            .transpose()?
+            .unwrap_or(false);
+        let credentials = match s3.get("credentials") {
+            None => None,
+            Some(credentials) => {
+                let cred_path = s3_path.key("credentials");
+                mapping(credentials, &cred_path)?;
+                self.keys(
+                    credentials,
+                    &cred_path,
+                    &["accessKeyId", "secretAccessKey"],
+                    &["roleArn"],
+                );
+                let key_id = text(
+                    required(credentials, "accessKeyId", &cred_path, "the access key id")?,
+                    &cred_path.key("accessKeyId"),
+                )?;
+                let secret = text(
+                    required(
+                        credentials,
+                        "secretAccessKey",
+                        &cred_path,
+                        "the secret access key",
+                    )?,
+                    &cred_path.key("secretAccessKey"),
+                )?;
+                Some((key_id, secret))
+            }
+        };
+        Ok(Some(crate::s3_publisher::S3Settings {
+            bucket_name,
+            region,
+            endpoint,
+            force_path_style,
+            credentials,
+        }))
     }
 
     fn location(
@@ -1034,7 +1127,8 @@ fn expected(node: &Node, path: &FieldPath, what: &str) -> ConfigError {
 /// Whether the value at `path` is a credential (an integration's token).
 fn is_secret_path(path: &FieldPath) -> bool {
     let text = path.to_string();
-    text.starts_with("integrations.") && text.ends_with(".token")
+    (text.starts_with("integrations.") && text.ends_with(".token"))
+        || text.ends_with("credentials.secretAccessKey")
 }
 
 /// The value under `key` of `parent`, or an error naming the missing key.

@@ -1,0 +1,213 @@
+//! TechDocs published to an S3-compatible bucket: a real `portico serve` with
+//! `techdocs.publisher.type: awsS3` (Backstage's keys) against a real s3s-fs on 127.0.0.1,
+//! which checks SigV4 signatures. The component's docs are built, uploaded to the bucket
+//! (objects under `<namespace>/<kind>/<name>/`, nothing on the local disk) and served by
+//! `/api/techdocs` and the reader from S3; a rebuild replaces the objects and removes the old
+//! ones.
+//!
+//! s3s-fs comes from crates.io (`cargo install s3s-fs@0.14.1 --features binary --locked`,
+//! `.ci/run` does it). Without it the test says so and passes, except under `CI=true`.
+
+// Test code: a failed unwrap is a failed test with its location.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ACCESS_KEY: &str = "AKIDPORTICOTEST";
+const SECRET_KEY: &str = "portico-test-secret";
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+/// s3s-fs: `PORTICO_S3S_FS`, the CI cache, or `PATH`.
+fn s3s_fs() -> Option<PathBuf> {
+    if let Ok(path) = std::env::var("PORTICO_S3S_FS") {
+        return Some(PathBuf::from(path));
+    }
+    let home = std::env::var("HOME").unwrap_or_default();
+    let cached = Path::new(&home).join(".cache/portico-peers/s3s-fs/bin/s3s-fs");
+    if cached.is_file() {
+        return Some(cached);
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("s3s-fs"))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn start_portico(config: &Path, work: &Path) -> (Killed, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(config)
+        .current_dir(work)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("Portico listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
+        .to_owned();
+    (Killed(child), base)
+}
+
+/// GETs `url` until `done` holds. The deadline only keeps a broken server from hanging the
+/// suite; nothing about timing is asserted.
+async fn poll(client: &reqwest::Client, url: &str, done: impl Fn(u16, &str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(response) = client.get(url).send().await {
+            let status = response.status().as_u16();
+            let body = response.text().await.unwrap_or_default();
+            if done(status, &body) {
+                return body;
+            }
+            if Instant::now() > deadline {
+                panic!("{url} never got there; last answer {status}: {body}");
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sites_are_published_to_and_served_from_s3() {
+    let Some(s3s) = s3s_fs() else {
+        let message = "s3s-fs is not installed (cargo install s3s-fs@0.14.1 --features binary \
+                       --locked --root ~/.cache/portico-peers/s3s-fs): the S3 publisher test \
+                       did not run";
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
+        eprintln!("\n!!!!!!!!\n!!! {message}\n!!!!!!!!\n");
+        return;
+    };
+    let work = tempfile::tempdir().unwrap();
+    let objects = work.path().join("s3");
+    // s3s-fs keeps a bucket as a folder of its root.
+    std::fs::create_dir_all(objects.join("techdocs-sites")).unwrap();
+    let port = free_port();
+    let _s3 = Killed(
+        Command::new(&s3s)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+            .arg(&objects)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    poll(&client, &endpoint, |status, _| status > 0).await;
+
+    let repo = work.path().join("repo");
+    std::fs::create_dir_all(repo.join("docs/guide")).unwrap();
+    std::fs::write(
+        repo.join("catalog-info.yaml"),
+        "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: svc\n  annotations:\n    backstage.io/techdocs-ref: dir:.\nspec: {type: service, lifecycle: production, owner: team-a}\n",
+    )
+    .unwrap();
+    std::fs::write(repo.join("mkdocs.yml"), "site_name: Svc in S3\n").unwrap();
+    std::fs::write(repo.join("docs/index.md"), "# Stored in a bucket\n").unwrap();
+    std::fs::write(repo.join("docs/guide/old.md"), "# Old guide\n").unwrap();
+    let config = work.path().join("app-config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "backend:\n  database:\n    client: better-sqlite3\n    connection:\n      directory: {}\n\
+             catalog:\n  locations:\n    - type: file\n      target: {}\n\
+             techdocs:\n  concurrency: 1\n  publisher:\n    type: awsS3\n    awsS3:\n      \
+             bucketName: techdocs-sites\n      region: us-east-1\n      endpoint: {endpoint}\n      \
+             s3ForcePathStyle: true\n      credentials:\n        accessKeyId: {ACCESS_KEY}\n        \
+             secretAccessKey: {SECRET_KEY}\n",
+            work.path().join("data").display(),
+            repo.join("catalog-info.yaml").display(),
+        ),
+    )
+    .unwrap();
+    let (_server, base) = start_portico(&config, work.path());
+
+    let page = format!("{base}/api/techdocs/static/docs/default/component/svc/index.html");
+    poll(&client, &page, |status, body| {
+        status == 200 && body.contains("Stored in a bucket")
+    })
+    .await;
+    let bucket = objects.join("techdocs-sites/default/component/svc");
+    assert!(bucket.join("index.html").is_file(), "the page is an object");
+    assert!(bucket.join("techdocs_metadata.json").is_file());
+    assert!(bucket.join("guide/old/index.html").is_file());
+    assert!(
+        !work.path().join("data/techdocs").exists(),
+        "nothing is published on the local disk"
+    );
+    let unsigned = client
+        .get(format!(
+            "{endpoint}/techdocs-sites/default/component/svc/index.html"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16();
+    assert_eq!(unsigned, 403, "the bucket needs signed requests");
+    let metadata = poll(
+        &client,
+        &format!("{base}/api/techdocs/metadata/techdocs/default/component/svc"),
+        |status, _| status == 200,
+    )
+    .await;
+    assert!(metadata.contains("Svc in S3"), "{metadata}");
+    let reader = poll(
+        &client,
+        &format!("{base}/docs/default/component/svc/guide/old/"),
+        |status, _| status == 200,
+    )
+    .await;
+    assert!(reader.contains("Old guide"), "{reader}");
+
+    // A rebuild without the old page: its objects go.
+    std::fs::remove_file(repo.join("docs/guide/old.md")).unwrap();
+    std::fs::write(repo.join("docs/index.md"), "# Stored again\n").unwrap();
+    let sync = client
+        .get(format!("{base}/api/techdocs/sync/default/component/svc"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(sync.contains(r#""updated":true"#), "{sync}");
+    let again = client
+        .get(&page)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(again.contains("Stored again"), "{again}");
+    assert!(
+        !bucket.join("guide/old/index.html").exists(),
+        "stale objects are removed"
+    );
+}
