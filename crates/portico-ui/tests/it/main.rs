@@ -177,6 +177,8 @@ spec:
     links:
       - title: Repository
         url: https://example.com/${{ parameters.name }}
+      - title: Clone
+        url: git@example.com:acme/${{ parameters.name }}.git
       - title: Owner
         entityRef: ${{ parameters.owner }}
     text:

@@ -292,6 +292,13 @@ async fn creating_a_task_follows_it_to_its_output() {
         page.contains(r#"<a href="&#x2f;catalog&#x2f;default&#x2f;group&#x2f;team-a">Owner</a>"#),
         "{page}"
     );
+    // A URL the browser cannot follow (an ssh remote) is shown as text, not dropped.
+    assert!(
+        page.contains(
+            r#"<li>Clone: <span class="mono">git@example.com:acme&#x2f;svc-one.git</span></li>"#
+        ),
+        "{page}"
+    );
     assert!(
         page.contains("<strong>svc-one</strong> is ready."),
         "{page}"
