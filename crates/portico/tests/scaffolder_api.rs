@@ -1,5 +1,6 @@
 //! `/api/scaffolder/v2` on a real `portico serve`: a template registered from a file location is
-//! run as a durable task that renders a skeleton and pushes it to a real bare git repository;
+//! run as a durable task that renders a skeleton, pushes it to a real bare git repository,
+//! registers an entity and reads one back (`catalog:fetch`);
 //! its events stream over SSE until completion; invalid values get Backstage's `{errors}` 400;
 //! dry-run returns the files; the secret never reaches the database or the server's log.
 
@@ -66,12 +67,19 @@ spec:
       name: Register
       action: catalog:register
       input: {{catalogInfoUrl: 'file://{registered}'}}
+    - id: lookup
+      name: Look up
+      action: catalog:fetch
+      input: {{entityRef: git-demo, defaultKind: template}}
   output:
     links:
       - title: Repository
         url: ${{{{ steps.publish.output.remoteUrl }}}}
       - title: In the catalog
         entityRef: ${{{{ steps.register.output.entityRef }}}}
+    text:
+      - title: Made with
+        content: ${{{{ steps.lookup.output.entity.metadata.title }}}}
 "#,
             registered = registered.display()
         ),
@@ -216,6 +224,11 @@ async fn tasks_run_stream_and_publish_through_the_api() {
     assert_eq!(
         last["body"]["output"]["links"][0]["url"],
         remote.as_str(),
+        "{last}"
+    );
+    // catalog:fetch read the template itself from the catalog.
+    assert_eq!(
+        last["body"]["output"]["text"][0]["content"], "Git demo",
         "{last}"
     );
     // catalog:register outputs the registered entity (kind lower-cased, name as written).
