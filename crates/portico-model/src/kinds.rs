@@ -465,5 +465,60 @@ fn check_template_steps(spec: &Map<String, Value>, spec_path: &FieldPath, issues
                 Some(&crate::validate::describe(condition)),
             ));
         }
+        if let Some(each) = step.get("each")
+            && !matches!(each, Value::String(_) | Value::Array(_) | Value::Object(_))
+        {
+            issues.push(Issue::new(
+                item.key("each"),
+                "invalid step loop",
+                "a string expression, a list or a mapping",
+                Some(&crate::validate::describe(each)),
+            ));
+        }
+    }
+    // The scaffolder refuses to run a template whose steps share an id (a later step's output
+    // would hide an earlier one's); say so where the catalog reports everything else.
+    let mut seen = std::collections::HashSet::new();
+    for (i, step) in steps.iter().enumerate() {
+        if let Some(Value::String(id)) = step.get("id")
+            && !seen.insert(id.as_str())
+        {
+            issues.push(Issue::new(
+                path.index(i).key("id"),
+                "duplicate step id",
+                "an id no earlier step uses",
+                Some(&crate::validate::describe(&Value::String(id.clone()))),
+            ));
+        }
+    }
+    if let Some(Value::Object(output)) = spec.get("output") {
+        let output_path = spec_path.key("output");
+        for key in ["links", "text"] {
+            let Some(list) = output.get(key) else {
+                continue;
+            };
+            let entries: &[Value] = match list {
+                Value::Array(entries) => entries,
+                other => {
+                    issues.push(Issue::new(
+                        output_path.key(key),
+                        "invalid template output",
+                        "a list of mappings",
+                        Some(&crate::validate::describe(other)),
+                    ));
+                    continue;
+                }
+            };
+            for (i, entry) in entries.iter().enumerate() {
+                if !entry.is_object() {
+                    issues.push(Issue::new(
+                        output_path.key(key).index(i),
+                        "invalid template output",
+                        "a mapping",
+                        Some(&crate::validate::describe(entry)),
+                    ));
+                }
+            }
+        }
     }
 }

@@ -150,6 +150,8 @@ pub enum RunEvent {
     StepFinished {
         /// The step's id.
         id: String,
+        /// Its display name, as in `StepStarted`.
+        name: String,
         /// How it ended.
         status: StepStatus,
         /// How long it took, in milliseconds.
@@ -374,6 +376,7 @@ impl Runner {
             }
             recorder.emit(RunEvent::StepFinished {
                 id: step.id.clone(),
+                name: step.name.clone(),
                 status: step_status,
                 millis: started.elapsed().as_millis(),
                 error: step_error.clone(),

@@ -669,13 +669,18 @@ impl RunObserver for EventLog {
                 Some(step) => json!({"message": message, "stepId": step}),
                 None => json!({"message": message}),
             },
+            // Backstage names the step by its display name at both ends.
             RunEvent::StepFinished {
-                id, status, error, ..
+                id,
+                name,
+                status,
+                error,
+                ..
             } => {
                 let status = serde_json::to_value(status).unwrap_or(Value::Null);
-                let mut body = json!({"message": format!("Finished step {id}"), "stepId": id, "status": status});
+                let mut body = json!({"message": format!("Finished step {name}"), "stepId": id, "status": status});
                 if let Some(error) = error {
-                    body["message"] = json!(format!("Step {id} failed: {error}"));
+                    body["message"] = json!(format!("Step {name} failed: {error}"));
                 }
                 body
             }

@@ -7,10 +7,12 @@
 //! repository on disk for each repository it is asked to create, and serves git over HTTP by
 //! running the real `git http-backend` CGI — after checking the Authorization header git sends.
 //! The pushed commits are then read back with git itself. One test runs Backstage's own
-//! docs-template as a task of `portico serve`, including `catalog:register` of the pushed
-//! catalog-info.yaml (the fake also answers raw file reads of its repositories). The fake also
-//! answers the archive (tarball) and file-contents endpoints `fetch:*` reads remote skeletons
-//! with, from `git archive` and `git show` of its repositories.
+//! software templates that publish to GitHub as tasks of `portico serve`, including
+//! `catalog:register` of the pushed catalog-info.yaml (the fake also answers raw file reads of
+//! its repositories); another runs Backstage's pull-request and gitlab-merge-request templates
+//! through `portico scaffold`. The fake also answers the archive (tarball) and file-contents
+//! endpoints `fetch:*` reads remote skeletons with, from `git archive` and `git show` of its
+//! repositories.
 
 // Test code: a failed unwrap is a failed test with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -981,17 +983,32 @@ impl Drop for Server {
     }
 }
 
-/// Backstage's own docs-template (fetch:template, publish:github, catalog:register) as a task of
-/// a real `portico serve`: the repository is created on the fake forge, the skeleton pushed, and
-/// the pushed catalog-info.yaml registered — read back over HTTP from the fake forge.
+/// Backstage's own software templates made of fetch:template, publish:github and
+/// catalog:register (docs-template, create-react-app, react-ssr-template,
+/// springboot-grpc-template) as tasks of a real `portico serve`: each repository is created on
+/// the fake forge, the skeleton pushed, and the pushed catalog-info.yaml registered — read back
+/// over HTTP from the fake forge.
 #[tokio::test(flavor = "multi_thread")]
-async fn backstages_docs_template_publishes_and_registers_through_serve() {
+async fn backstages_software_templates_publish_and_register_through_serve() {
     let (fake, _root) = start(Kind::GitHub);
     let work = tempfile::tempdir().unwrap();
-    let template = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/backstage-software-templates/docs-template/template.yaml")
+    let templates = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/testdata/backstage-software-templates")
         .canonicalize()
         .unwrap();
+    let locations = [
+        "docs-template",
+        "create-react-app",
+        "react-ssr-template",
+        "springboot-grpc-template",
+    ]
+    .map(|folder| {
+        format!(
+            "{{type: file, target: {}}}",
+            templates.join(folder).join("template.yaml").display()
+        )
+    })
+    .join(", ");
     let config = work.path().join("app-config.yaml");
     std::fs::write(
         &config,
@@ -1002,7 +1019,7 @@ async fn backstages_docs_template_publishes_and_registers_through_serve() {
     allow: [{{host: '{addr}'}}]
 catalog:
   rules: [{{allow: [Component, Template, Location]}}]
-  locations: [{{type: file, target: {template}}}]
+  locations: [{locations}]
 integrations:
   github:
     # repoUrl says github.com (the template allows only that host); its API is the fake.
@@ -1012,7 +1029,6 @@ integrations:
 ",
             data = work.path().join("data").display(),
             addr = fake.addr,
-            template = template.display(),
             base = fake.base(),
         ),
     )
@@ -1044,18 +1060,25 @@ integrations:
     let api = format!("{base}/api/scaffolder/v2");
     let client = reqwest::Client::new();
 
-    // Wait until the catalog has loaded the template (polling a readiness condition).
-    let schema_url = format!("{api}/templates/default/template/docs-template/parameter-schema");
-    let mut loaded = false;
-    for _ in 0..400 {
-        let response = client.get(&schema_url).send().await.unwrap();
-        if response.status() == 200 {
-            loaded = true;
-            break;
+    // Wait until the catalog has loaded the templates (polling a readiness condition).
+    for name in [
+        "docs-template",
+        "create-react-app-template",
+        "react-ssr-template",
+        "springboot-template",
+    ] {
+        let schema_url = format!("{api}/templates/default/template/{name}/parameter-schema");
+        let mut loaded = false;
+        for _ in 0..400 {
+            let response = client.get(&schema_url).send().await.unwrap();
+            if response.status() == 200 {
+                loaded = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(loaded, "{name} never appeared in the catalog");
     }
-    assert!(loaded, "the template never appeared in the catalog");
 
     let actions: Value = serde_json::from_str(
         &client
@@ -1093,94 +1116,121 @@ integrations:
         );
     }
 
-    let values = json!({
-        "name": "team-docs", "description": "Docs of the team", "owner": "group:default/platform",
-        "repoUrl": "github.com?owner=acme&repo=team-docs",
-    });
-    let created: Value = serde_json::from_str(
-        &client
-            .post(format!("{api}/tasks"))
-            .header("content-type", "application/json")
-            .body(
-                json!({"templateRef": "template:default/docs-template", "values": values})
-                    .to_string(),
-            )
+    // Each of Backstage's software templates whose every action Portico has, as a user submits
+    // it: the task completes, the rendered skeleton is pushed to a new repository of the fake
+    // forge (its file list snapshot-checked) and the pushed catalog-info.yaml registered.
+    let owner = "group:default/platform";
+    let cases = [
+        (
+            "docs-template",
+            json!({"name": "team-docs", "description": "Docs of the team", "owner": owner,
+                   "repoUrl": "github.com?owner=acme&repo=team-docs"}),
+            "team-docs",
+        ),
+        (
+            "create-react-app-template",
+            json!({"component_id": "web-app", "description": "A website", "owner": owner,
+                   "repoUrl": "github.com?owner=acme&repo=web-app"}),
+            "web-app",
+        ),
+        (
+            "react-ssr-template",
+            json!({"component_id": "ssr-app", "description": "A rendered website", "owner": owner,
+                   "repoUrl": "github.com?owner=acme&repo=ssr-app"}),
+            "ssr-app",
+        ),
+        (
+            "springboot-template",
+            json!({"component_id": "grpc-svc", "java_package_name": "io.acme.grpc",
+                   "description": "A gRPC service", "owner": owner,
+                   "repoUrl": "github.com?owner=acme&repo=grpc-svc"}),
+            "grpc-svc",
+        ),
+    ];
+    for (template_name, values, repo) in cases {
+        let created: Value = serde_json::from_str(
+            &client
+                .post(format!("{api}/tasks"))
+                .header("content-type", "application/json")
+                .body(
+                    json!({"templateRef": format!("template:default/{template_name}"), "values": values})
+                        .to_string(),
+                )
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        let id = created["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{template_name}: no task id: {created}"))
+            .to_owned();
+        // The event stream ends by itself after the completion event.
+        let stream = client
+            .get(format!("{api}/tasks/{id}/eventstream"))
             .send()
             .await
             .unwrap()
             .text()
             .await
-            .unwrap(),
-    )
-    .unwrap();
-    let id = created["id"].as_str().expect("a task id").to_owned();
-    // The event stream ends by itself after the completion event.
-    let stream = client
-        .get(format!("{api}/tasks/{id}/eventstream"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
+            .unwrap();
+        assert!(!stream.contains(TOKEN), "the token reached the task log");
+        let events: Value = serde_json::from_str(
+            &client
+                .get(format!("{api}/tasks/{id}/events"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        )
         .unwrap();
-    assert!(!stream.contains(TOKEN), "the token reached the task log");
-    let events: Value = serde_json::from_str(
-        &client
-            .get(format!("{api}/tasks/{id}/events"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    )
-    .unwrap();
-    let last = events.as_array().unwrap().last().unwrap().clone();
-    assert_eq!(last["body"]["status"], "completed", "{events}");
-    let links = &last["body"]["output"]["links"];
-    assert_eq!(
-        links[0]["url"],
-        format!("{}/git/acme/team-docs.git", fake.base())
-    );
-    assert_eq!(
-        links[1]["entityRef"], "component:default/team-docs",
-        "{last}"
-    );
+        let last = events.as_array().unwrap().last().unwrap().clone();
+        assert_eq!(
+            last["body"]["status"], "completed",
+            "{template_name}: {events}"
+        );
+        let links = &last["body"]["output"]["links"];
+        assert_eq!(
+            links[0]["url"],
+            format!("{}/git/acme/{repo}.git", fake.base()),
+            "{template_name}: {last}"
+        );
+        assert_eq!(
+            links[1]["entityRef"],
+            format!("component:default/{repo}"),
+            "{template_name}: {last}"
+        );
 
-    let repo = fake.root.join("acme/team-docs.git");
-    let files = git(&["ls-tree", "-r", "--name-only", "main"], &repo);
-    assert_eq!(files, "catalog-info.yaml\ndocs/index.md\nmkdocs.yml");
-    let catalog_info = git(&["show", "main:catalog-info.yaml"], &repo);
-    assert!(
-        catalog_info.contains("name: \"team-docs\""),
-        "{catalog_info}"
-    );
+        let pushed = fake.root.join(format!("acme/{repo}.git"));
+        let files = git(&["ls-tree", "-r", "--name-only", "main"], &pushed);
+        insta::assert_snapshot!(format!("pushed_{template_name}"), files);
+        let catalog_info = git(&["show", "main:catalog-info.yaml"], &pushed);
+        assert!(
+            catalog_info.contains(&format!("name: \"{repo}\""))
+                && catalog_info.contains(&format!("github.com/project-slug: acme/{repo}")),
+            "{template_name}: {catalog_info}"
+        );
 
-    // The registered component is in the catalog.
-    let entity = client
-        .get(format!(
-            "{base}/api/catalog/entities/by-name/component/default/team-docs"
-        ))
-        .send()
-        .await
-        .unwrap();
-    let mut status = entity.status().as_u16();
-    for _ in 0..400 {
-        if status == 200 {
-            break;
+        // The registered component is in the catalog.
+        let by_name = format!("{base}/api/catalog/entities/by-name/component/default/{repo}");
+        let mut status = 0;
+        for _ in 0..400 {
+            status = client.get(&by_name).send().await.unwrap().status().as_u16();
+            if status == 200 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        status = client
-            .get(format!(
-                "{base}/api/catalog/entities/by-name/component/default/team-docs"
-            ))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16();
+        assert_eq!(
+            status, 200,
+            "{template_name}: the registered component never appeared"
+        );
     }
-    assert_eq!(status, 200, "the registered component never appeared");
 
     drop(server);
     let logs = logs.join().unwrap();
@@ -1655,4 +1705,109 @@ integrations:
         calls.contains(&"GET /api/v3/repos/acme/templates/tarball/main".to_owned()),
         "{calls:?}"
     );
+}
+
+/// Backstage's own `pull-request` and `gitlab-merge-request` templates, unchanged, through
+/// `portico scaffold` against the fake forge standing in for github.com and gitlab.com: the
+/// pull-request template also fetches a folder of github.com/backstage/community (seeded on the
+/// fake) with `fetch:plain`; the merge-request one takes its token from the user's secret
+/// `USER_OAUTH_TOKEN`, as its RepoUrlPicker asks. The pushed branch is snapshot-checked.
+#[test]
+fn backstages_request_templates_push_a_branch_and_open_the_request() {
+    let templates = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/testdata/backstage-software-templates")
+        .canonicalize()
+        .unwrap();
+    for kind in [Kind::GitHub, Kind::GitLab] {
+        let (fake, _root) = start(kind);
+        let dir = tempfile::tempdir().unwrap();
+        let (folder, host, owner, sets, secret, link) = match kind {
+            Kind::GitHub => {
+                seed_repository(
+                    &fake,
+                    "backstage",
+                    "community",
+                    &[("backstage-community-sessions/README.md", "# Sessions\n")],
+                );
+                (
+                    "pull-request",
+                    "github.com",
+                    "acme",
+                    vec!["targetPath=services/orders"],
+                    None,
+                    "Go to PR",
+                )
+            }
+            Kind::GitLab => (
+                "gitlab-merge-request",
+                "gitlab.com",
+                "platform",
+                vec!["branchName=add-orders", "targetPath=services/orders"],
+                Some(format!("USER_OAUTH_TOKEN={TOKEN}")),
+                "Go to Gitlab MR",
+            ),
+        };
+        seed_repository(&fake, owner, "monorepo", &[("README.md", "# Monorepo\n")]);
+        let config = config(dir.path(), &fake, host);
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str(&format!(
+            "backend:\n  reading:\n    allow:\n      - host: {host}\n"
+        ));
+        std::fs::write(&config, text).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_portico"));
+        command
+            .arg("scaffold")
+            .arg(templates.join(folder).join("template.yaml"))
+            .arg("--config")
+            .arg(&config)
+            .args(["--set", "name=orders", "--set"])
+            .arg(format!("repoUrl={host}?owner={owner}&repo=monorepo"));
+        for set in sets {
+            command.args(["--set", set]);
+        }
+        if let Some(secret) = secret {
+            command.args(["--secret", &secret]);
+            // Only the user's token: the integration has none.
+            command.env("FORGE_TOKEN", "");
+        } else {
+            command.env("FORGE_TOKEN", TOKEN);
+        }
+        let output = command
+            .arg("--out")
+            .arg(out.path().join("ws"))
+            .arg("--json")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{folder}: {stderr}");
+        assert!(
+            !stdout.contains(TOKEN) && !stderr.contains(TOKEN),
+            "{folder}: the token leaked"
+        );
+        let report: Value = serde_json::from_str(&stdout).unwrap();
+        let links = &report["output"]["links"];
+        assert_eq!(links[0]["title"], link, "{report}");
+        assert!(
+            links[0]["url"]
+                .as_str()
+                .is_some_and(|url| url.starts_with(&fake.base())),
+            "{report}"
+        );
+        let bare = fake.root.join(format!("{owner}/monorepo.git"));
+        // pull-request names its branch create-<name>; the merge request takes branchName.
+        let branch = match kind {
+            Kind::GitHub => "create-orders",
+            Kind::GitLab => "add-orders",
+        };
+        let files = git(&["ls-tree", "-r", "--name-only", branch], &bare);
+        insta::assert_snapshot!(format!("pushed_{folder}"), files);
+        let path = files
+            .lines()
+            .find(|f| f.ends_with("catalog-info.yaml"))
+            .unwrap_or_else(|| panic!("{folder}: no catalog-info.yaml in {files}"));
+        let catalog_info = git(&["show", &format!("{branch}:{path}")], &bare);
+        assert!(catalog_info.contains("name: \"orders\""), "{catalog_info}");
+    }
 }

@@ -1,7 +1,8 @@
 //! `/api/scaffolder/v2` on a real `portico serve`: a template registered from a file location is
-//! run as a durable task that renders a skeleton and pushes it to a real bare git repository;
+//! run as a durable task that renders a skeleton, pushes it to a real bare git repository,
+//! registers an entity and reads one back (`catalog:fetch`);
 //! its events stream over SSE until completion; invalid values get Backstage's `{errors}` 400;
-//! dry-run returns the files; the secret never reaches the database.
+//! dry-run returns the files; the secret never reaches the database or the server's log.
 
 // Test code: a failed unwrap is a failed test with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -66,12 +67,19 @@ spec:
       name: Register
       action: catalog:register
       input: {{catalogInfoUrl: 'file://{registered}'}}
+    - id: lookup
+      name: Look up
+      action: catalog:fetch
+      input: {{entityRef: git-demo, defaultKind: template}}
   output:
     links:
       - title: Repository
         url: ${{{{ steps.publish.output.remoteUrl }}}}
       - title: In the catalog
         entityRef: ${{{{ steps.register.output.entityRef }}}}
+    text:
+      - title: Made with
+        content: ${{{{ steps.lookup.output.entity.metadata.title }}}}
 "#,
             registered = registered.display()
         ),
@@ -218,6 +226,11 @@ async fn tasks_run_stream_and_publish_through_the_api() {
         remote.as_str(),
         "{last}"
     );
+    // catalog:fetch read the template itself from the catalog.
+    assert_eq!(
+        last["body"]["output"]["text"][0]["content"], "Git demo",
+        "{last}"
+    );
     // catalog:register outputs the registered entity (kind lower-cased, name as written).
     assert_eq!(
         last["body"]["output"]["links"][1]["entityRef"], "component:default/Registered-Svc",
@@ -231,6 +244,28 @@ async fn tasks_run_stream_and_publish_through_the_api() {
     )
     .await;
     assert_eq!(list["totalTasks"], 1, "{list}");
+    // The creator filter, and the events after a given one (the long poll's cursor).
+    let creator = task["createdBy"].as_str().unwrap().to_owned();
+    for (who, count) in [(creator.as_str(), 1), ("user:default/someone-else", 0)] {
+        let (_, list) = call(
+            &client,
+            reqwest::Method::GET,
+            &format!("{api}/tasks?createdBy={who}"),
+            None,
+        )
+        .await;
+        assert_eq!(list["totalTasks"], count, "{who}: {list}");
+    }
+    let all = events.as_array().unwrap();
+    let before_last = &all[all.len() - 2]["id"];
+    let (_, after) = call(
+        &client,
+        reqwest::Method::GET,
+        &format!("{api}/tasks/{id}/events?after={before_last}"),
+        None,
+    )
+    .await;
+    assert_eq!(after, json!([last]), "events after {before_last}");
     let (status, _) = call(
         &client,
         reqwest::Method::GET,
@@ -270,6 +305,7 @@ async fn tasks_run_stream_and_publish_through_the_api() {
     assert_eq!(dry["steps"][1]["status"], "skipped");
 
     drop(server);
+    assert_not_in_server_log(work.path(), "sup3r-s3cret");
     for entry in std::fs::read_dir(work.path().join("data")).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
         assert!(
@@ -279,13 +315,24 @@ async fn tasks_run_stream_and_publish_through_the_api() {
     }
 }
 
+/// Starts `portico serve`; its log (the scaffolder's at debug level) is appended to
+/// `work/server.log`, which [`assert_not_in_server_log`] reads.
 fn start_server(config: &Path, work: &Path) -> (Server, String) {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(work.join("server.log"))
+        .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_portico"))
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(config)
         .current_dir(work)
+        .env(
+            "PORTICO_LOG",
+            "info,portico=debug,portico_server=debug,portico_scaffolder=debug",
+        )
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::from(log))
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -297,6 +344,15 @@ fn start_server(config: &Path, work: &Path) -> (Server, String) {
         .unwrap()
         .to_owned();
     (Server(child), format!("{base}/api/scaffolder/v2"))
+}
+
+fn assert_not_in_server_log(work: &Path, secret: &str) {
+    let log = std::fs::read_to_string(work.join("server.log")).unwrap();
+    assert!(log.contains("INFO"), "the server logged nothing: {log}");
+    assert!(
+        !log.contains(secret),
+        "a secret reached the server log: {log}"
+    );
 }
 
 /// `kill -9` while a task runs, then restart: once the dead worker's lease has expired
@@ -538,6 +594,8 @@ async fn a_failed_task_is_retried_under_its_id_with_secrets_from_the_body() {
     assert_eq!(status, 404, "{body}");
 
     drop(server);
+    assert_not_in_server_log(work.path(), "first-s3cret");
+    assert_not_in_server_log(work.path(), "second-s3cret");
     for entry in std::fs::read_dir(work.path().join("data")).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
         for secret in [&b"first-s3cret"[..], b"second-s3cret"] {

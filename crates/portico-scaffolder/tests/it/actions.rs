@@ -333,3 +333,82 @@ async fn plugins_add_actions_and_each_collects_outputs() {
             .any(|l| l.message == "shouting with \"***\"")
     );
 }
+
+/// `fetch:template`'s `templateFileExtension` renders only the `.njk` files (dropping the
+/// extension) while every path is still rendered; `fetch:template:file` renders one file, skips
+/// a file that exists unless `replace` is set; `projectSlug` gives `owner/repo` of a repoUrl.
+#[tokio::test]
+async fn template_file_extension_single_files_and_replace() {
+    let dir = tempfile::tempdir().unwrap();
+    let skeleton = dir.path().join("skeleton");
+    std::fs::create_dir_all(skeleton.join("${{ values.name }}")).unwrap();
+    std::fs::write(
+        skeleton.join("README.md.njk"),
+        "# ${{ values.name }} in ${{ values.slug }}\n",
+    )
+    .unwrap();
+    std::fs::write(skeleton.join("raw.txt"), "kept ${{ values.name }}\n").unwrap();
+    std::fs::write(
+        skeleton.join("${{ values.name }}/deep.txt.njk"),
+        "deep ${{ values.name | upper }}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("one.txt"), "one for ${{ values.name }}\n").unwrap();
+    let values = json!({"name": "${{ parameters.name }}", "slug": "${{ parameters.repoUrl | projectSlug }}"});
+    let steps = json!([
+        {"id": "fetch", "action": "fetch:template",
+         "input": {"url": "./skeleton", "templateFileExtension": true, "values": values}},
+        {"id": "kept", "action": "fetch:template:file",
+         "input": {"url": "./one.txt", "targetPath": "raw.txt", "values": values}},
+        {"id": "replaced", "action": "fetch:template:file",
+         "input": {"url": "./one.txt", "targetPath": "README.md", "replace": true, "values": values}},
+        {"id": "new", "action": "fetch:template:file",
+         "input": {"url": "./one.txt", "targetPath": "docs/one.txt", "values": values}},
+    ]);
+    let result = run(
+        template(steps),
+        dir.path(),
+        json!({"name": "svc", "repoUrl": "github.com?owner=acme&repo=svc-repo"}),
+        json!({}),
+        false,
+    )
+    .await;
+    assert_eq!(
+        result.report.status,
+        RunStatus::Completed,
+        "{}",
+        report_json(&result.report)
+    );
+    let read = |path: &str| std::fs::read_to_string(result.workspace.path().join(path)).unwrap();
+    assert_eq!(read("README.md"), "one for svc\n", "replace overwrote it");
+    assert_eq!(
+        read("raw.txt"),
+        "kept ${{ values.name }}\n",
+        "not a .njk file, and kept"
+    );
+    assert_eq!(read("svc/deep.txt"), "deep SVC\n");
+    assert_eq!(read("docs/one.txt"), "one for svc\n");
+    assert!(
+        result.report.log.iter().any(|l| l
+            .message
+            .contains("Skipping \"raw.txt\": it exists already")),
+        "{}",
+        report_json(&result.report)
+    );
+
+    // Before the replace, the .njk file was rendered with the slug.
+    let first = run(
+        template(json!([{"id": "fetch", "action": "fetch:template",
+            "input": {"url": "./skeleton", "templateFileExtension": ".njk", "values": values}}])),
+        dir.path(),
+        json!({"name": "svc", "repoUrl": "github.com?owner=acme&repo=svc-repo"}),
+        json!({}),
+        false,
+    )
+    .await;
+    assert_eq!(
+        std::fs::read_to_string(first.workspace.path().join("README.md")).unwrap(),
+        "# svc in acme/svc-repo\n"
+    );
+    assert!(!first.workspace.path().join("README.md.njk").exists());
+}

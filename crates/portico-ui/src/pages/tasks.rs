@@ -139,6 +139,9 @@ struct OutputLink {
     title: String,
     /// Empty when the link is neither http(s) nor a path of this site.
     href: String,
+    /// The URL as text when it cannot be followed (a `file://` or ssh remote), so the user
+    /// still sees where the output points; empty otherwise.
+    unlinked_url: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -252,6 +255,10 @@ fn task_view(task: &Value, events: &[Value]) -> TaskView {
                         }
                         _ => String::new(),
                     };
+                    let unlinked_url = match link["url"].as_str() {
+                        Some(url) if href.is_empty() => url.to_owned(),
+                        _ => String::new(),
+                    };
                     OutputLink {
                         title: link["title"]
                             .as_str()
@@ -260,6 +267,7 @@ fn task_view(task: &Value, events: &[Value]) -> TaskView {
                             .unwrap_or("Link")
                             .to_owned(),
                         href,
+                        unlinked_url,
                     }
                 })
                 .collect()
@@ -597,6 +605,8 @@ mod tests {
             hrefs,
             vec!["https://example.com/r", "", "/catalog/default/component/x"]
         );
+        let unlinked: Vec<&str> = view.links.iter().map(|l| l.unlinked_url.as_str()).collect();
+        assert_eq!(unlinked, vec!["", "javascript:alert(1)", ""]);
         assert_eq!(view.texts[0].content, "**done**");
     }
 }

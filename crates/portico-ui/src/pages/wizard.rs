@@ -44,6 +44,9 @@ struct Form {
     entity_ref: String,
     card: Card,
     pages: Vec<Value>,
+    /// `(step id, action)` of each step, to warn before the form about actions this server
+    /// lacks (the task would be refused only at *Create* otherwise).
+    steps: Vec<(String, String)>,
 }
 
 fn load<S: CatalogStore>(ui: &Ui<S>, namespace: &str, name: &str) -> Result<Form, UiError> {
@@ -64,11 +67,48 @@ fn load<S: CatalogStore>(ui: &Ui<S>, namespace: &str, name: &str) -> Result<Form
         Some(page @ Value::Object(_)) => vec![page.clone()],
         _ => Vec::new(),
     };
+    let steps = entity
+        .pointer("/spec/steps")
+        .and_then(Value::as_array)
+        .map(|steps| {
+            steps
+                .iter()
+                .enumerate()
+                .map(|(k, step)| {
+                    let id = step["id"]
+                        .as_str()
+                        .map_or_else(|| format!("step-{}", k + 1), str::to_owned);
+                    (id, step["action"].as_str().unwrap_or_default().to_owned())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     Ok(Form {
         entity_ref,
         card: card(&entity),
         pages,
+        steps,
     })
+}
+
+/// One line per step whose action this server's scaffolder does not have (none without a
+/// scaffolder: then nothing can run and the review says so).
+fn unavailable_actions<S: CatalogStore>(ui: &Ui<S>, form: &Form) -> Vec<String> {
+    let Some(service) = &ui.scaffolder else {
+        return Vec::new();
+    };
+    let actions = service.actions();
+    let known: Vec<&str> = actions
+        .as_array()
+        .map(|list| list.iter().filter_map(|a| a["id"].as_str()).collect())
+        .unwrap_or_default();
+    form.steps
+        .iter()
+        .filter(|(_, action)| !known.contains(&action.as_str()))
+        .map(|(id, action)| {
+            format!("step \"{id}\" uses the action \"{action}\", which this server does not have")
+        })
+        .collect()
 }
 
 /// The indices of the pages shown for `values`: a `when:` condition can hide a page. Defaults
@@ -387,6 +427,7 @@ fn render<S: CatalogStore>(
     });
     let values_json = Value::Object(values.clone()).to_string();
     let secrets_json = Value::Object(secrets.clone()).to_string();
+    let unavailable = unavailable_actions(ui, form);
     let ctx = match at {
         At::Page(index, problems, appeared) => {
             let schema = &form.pages[index];
@@ -427,6 +468,7 @@ fn render<S: CatalogStore>(
                 has_back => shown.iter().any(|&j| j < index),
                 last => !shown.iter().any(|&j| j > index),
                 values_json => values_json, secrets_json => secrets_json,
+                unavailable => unavailable,
             }
         }
         At::Review(problems) => {
@@ -444,6 +486,7 @@ fn render<S: CatalogStore>(
                 has_back => !shown.is_empty(),
                 can_create => ui.scaffolder.is_some(),
                 values_json => values_json, secrets_json => secrets_json,
+                unavailable => unavailable,
             }
         }
     };

@@ -177,6 +177,8 @@ spec:
     links:
       - title: Repository
         url: https://example.com/${{ parameters.name }}
+      - title: Clone
+        url: git@example.com:acme/${{ parameters.name }}.git
       - title: Owner
         entityRef: ${{ parameters.owner }}
     text:
@@ -270,8 +272,9 @@ pub async fn start(readonly: bool) -> Running {
     start_with(readonly, None, None, |ui| ui).await
 }
 
-/// [`start`], with a scaffolder on the same database and the templates [`UI_DEMO`], [`SLOW`] and
-/// Backstage's `conditional-parameters-demo` registered.
+/// [`start`], with a scaffolder on the same database and the templates [`UI_DEMO`], [`SLOW`],
+/// [`PICKERS`] and Backstage's `conditional-parameters-demo` and `notifications-demo` (whose
+/// `notification:send` Portico lacks) registered.
 pub async fn start_scaffolder(worker: Worker) -> Running {
     start_with(false, None, Some(worker), |ui| ui).await
 }
@@ -320,6 +323,7 @@ fn write_templates(files: &Path) -> Vec<PathBuf> {
         slow.join("template.yaml"),
         pickers.join("template.yaml"),
         examples().join("../backstage-sample-templates/conditional-parameters-demo/template.yaml"),
+        examples().join("../backstage-sample-templates/notifications-demo/template.yaml"),
     ]
 }
 

@@ -292,6 +292,13 @@ async fn creating_a_task_follows_it_to_its_output() {
         page.contains(r#"<a href="&#x2f;catalog&#x2f;default&#x2f;group&#x2f;team-a">Owner</a>"#),
         "{page}"
     );
+    // A URL the browser cannot follow (an ssh remote) is shown as text, not dropped.
+    assert!(
+        page.contains(
+            r#"<li>Clone: <span class="mono">git@example.com:acme&#x2f;svc-one.git</span></li>"#
+        ),
+        "{page}"
+    );
     assert!(
         page.contains("<strong>svc-one</strong> is ready."),
         "{page}"
@@ -656,5 +663,30 @@ async fn list_and_branch_pickers_offer_the_catalog_and_validate() {
     assert_eq!(
         values,
         serde_json::json!({"deps": ["group:default/team-a", "component:default/orders"], "tags": ["java", "spring"], "branch": "feature/x"})
+    );
+}
+
+/// A template using an action this server lacks says so on its first page, before anyone fills
+/// it in, naming the step and the action; *Create* is refused with the scaffolder's message.
+#[tokio::test]
+async fn a_template_with_an_unknown_action_warns_before_the_form() {
+    let ui = start_scaffolder(Worker::Stopped).await;
+    let (status, page) = ui.get("/create/templates/default/notifications-demo").await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        unescape(&page).contains(
+            r#"step "send-notification" uses the action "notification:send", which this server does not have"#
+        ),
+        "{page}"
+    );
+    // A template whose actions all exist has no such warning.
+    let (_, demo) = ui.get(DEMO).await;
+    assert!(!demo.contains(r#"id="form-unavailable""#), "{demo}");
+    let (status, _, created) =
+        create(&ui, "/create/templates/default/notifications-demo", &page).await;
+    assert_eq!(status, 400, "{created}");
+    assert!(
+        unescape(&created).contains(r#"unknown action "notification:send""#),
+        "{created}"
     );
 }
