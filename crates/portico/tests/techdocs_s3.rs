@@ -11,24 +11,13 @@
 // Test code: a failed unwrap is a failed test with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
 const ACCESS_KEY: &str = "AKIDPORTICOTEST";
 const SECRET_KEY: &str = "portico-test-secret";
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
-    }
-}
 
 /// s3s-fs: `PORTICO_S3S_FS`, the CI cache, or `PATH`.
 fn s3s_fs() -> Option<PathBuf> {
@@ -52,45 +41,6 @@ fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-fn start_portico(config: &Path, work: &Path) -> (Killed, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portico"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(config)
-        .current_dir(work)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("Portico listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {line}"))
-        .to_owned();
-    (Killed(child), base)
-}
-
-/// GETs `url` until `done` holds. The deadline only keeps a broken server from hanging the
-/// suite; nothing about timing is asserted.
-async fn poll(client: &reqwest::Client, url: &str, done: impl Fn(u16, &str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Ok(response) = client.get(url).send().await {
-            let status = response.status().as_u16();
-            let body = response.text().await.unwrap_or_default();
-            if done(status, &body) {
-                return body;
-            }
-            if Instant::now() > deadline {
-                panic!("{url} never got there; last answer {status}: {body}");
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn sites_are_published_to_and_served_from_s3() {
     let Some(s3s) = s3s_fs() else {
@@ -106,7 +56,7 @@ async fn sites_are_published_to_and_served_from_s3() {
     // s3s-fs keeps a bucket as a folder of its root.
     std::fs::create_dir_all(objects.join("techdocs-sites")).unwrap();
     let port = free_port();
-    let _s3 = Killed(
+    let _s3 = support::Killed(
         Command::new(&s3s)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
@@ -118,7 +68,7 @@ async fn sites_are_published_to_and_served_from_s3() {
     );
     let endpoint = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    poll(&client, &endpoint, |status, _| status > 0).await;
+    support::poll(&client, &endpoint, |status, _| status > 0).await;
 
     let repo = work.path().join("repo");
     std::fs::create_dir_all(repo.join("docs/guide")).unwrap();
@@ -145,10 +95,10 @@ async fn sites_are_published_to_and_served_from_s3() {
         ),
     )
     .unwrap();
-    let (_server, base) = start_portico(&config, work.path());
+    let (_server, base) = support::start_portico(&config, work.path());
 
     let page = format!("{base}/api/techdocs/static/docs/default/component/svc/index.html");
-    poll(&client, &page, |status, body| {
+    support::poll(&client, &page, |status, body| {
         status == 200 && body.contains("Stored in a bucket")
     })
     .await;
@@ -170,14 +120,14 @@ async fn sites_are_published_to_and_served_from_s3() {
         .status()
         .as_u16();
     assert_eq!(unsigned, 403, "the bucket needs signed requests");
-    let metadata = poll(
+    let metadata = support::poll(
         &client,
         &format!("{base}/api/techdocs/metadata/techdocs/default/component/svc"),
         |status, _| status == 200,
     )
     .await;
     assert!(metadata.contains("Svc in S3"), "{metadata}");
-    let reader = poll(
+    let reader = support::poll(
         &client,
         &format!("{base}/docs/default/component/svc/guide/old/"),
         |status, _| status == 200,

@@ -6,60 +6,7 @@
 // Test code: a failed unwrap is a failed test with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_server(config: &Path, work: &Path) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portico"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(config)
-        .current_dir(work)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("Portico listening on ")
-        .unwrap()
-        .to_owned();
-    (Server(child), base)
-}
-
-/// GETs `url` until its body satisfies `done`. The deadline only keeps a broken server from
-/// hanging the suite; nothing about timing is asserted.
-async fn poll(client: &reqwest::Client, url: &str, done: impl Fn(u16, &str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Ok(response) = client.get(url).send().await {
-            let status = response.status().as_u16();
-            let body = response.text().await.unwrap_or_default();
-            if done(status, &body) {
-                return body;
-            }
-            if Instant::now() > deadline {
-                panic!("{url} never got there; last answer {status}: {body}");
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+mod support;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn registered_docs_are_built_served_and_rebuilt_on_refresh() {
@@ -83,11 +30,11 @@ async fn registered_docs_are_built_served_and_rebuilt_on_refresh() {
         ),
     )
     .unwrap();
-    let (_server, base) = start_server(&config, work.path());
+    let (_server, base) = support::start_portico(&config, work.path());
     let client = reqwest::Client::new();
 
     let page = format!("{base}/api/techdocs/static/docs/default/component/svc/index.html");
-    poll(&client, &page, |status, body| {
+    support::poll(&client, &page, |status, body| {
         status == 200 && body.contains("First edition")
     })
     .await;
@@ -96,7 +43,7 @@ async fn registered_docs_are_built_served_and_rebuilt_on_refresh() {
             .join("data/techdocs/default/component/svc/index.html")
             .is_file()
     );
-    let reader = poll(
+    let reader = support::poll(
         &client,
         &format!("{base}/docs/default/component/svc/"),
         |s, _| s == 200,
@@ -114,7 +61,7 @@ async fn registered_docs_are_built_served_and_rebuilt_on_refresh() {
         .await
         .unwrap();
     assert!(refreshed.status().is_success(), "{}", refreshed.status());
-    poll(&client, &page, |status, body| {
+    support::poll(&client, &page, |status, body| {
         status == 200 && body.contains("Second edition")
     })
     .await;

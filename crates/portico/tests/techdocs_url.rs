@@ -12,11 +12,11 @@
 // Test code: a failed unwrap is a failed test with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::State;
@@ -25,17 +25,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 const TOKEN: &str = "test-token-4d8b";
-
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let _ = self.0.wait();
-    }
-}
 
 /// The fake forge's state: the archive it serves now.
 #[derive(Clone, Default)]
@@ -98,45 +87,6 @@ fn archive(work: &Path, edition: &str) -> Vec<u8> {
     std::fs::read(file).unwrap()
 }
 
-fn start_server(config: &Path, work: &Path) -> (Server, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portico"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(config)
-        .current_dir(work)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("Portico listening on ")
-        .unwrap()
-        .to_owned();
-    (Server(child), base)
-}
-
-/// GETs `url` until `done` holds. The deadline only keeps a broken server from hanging the
-/// suite; nothing about timing is asserted.
-async fn poll(client: &reqwest::Client, url: &str, done: impl Fn(u16, &str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Ok(response) = client.get(url).send().await {
-            let status = response.status().as_u16();
-            let body = response.text().await.unwrap_or_default();
-            if done(status, &body) {
-                return body;
-            }
-            if Instant::now() > deadline {
-                panic!("{url} never got there; last answer {status}: {body}");
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 async fn text(client: &reqwest::Client, url: &str) -> String {
     client.get(url).send().await.unwrap().text().await.unwrap()
 }
@@ -180,12 +130,12 @@ async fn url_docs_are_fetched_from_the_forge_archive_built_and_rebuilt_on_sync()
         ),
     )
     .unwrap();
-    let (_server, base) = start_server(&config, work.path());
+    let (_server, base) = support::start_portico(&config, work.path());
     let client = reqwest::Client::new();
 
     // Built from the archive with no other step.
     let page = format!("{base}/api/techdocs/static/docs/default/component/handbook/index.html");
-    poll(&client, &page, |status, body| {
+    support::poll(&client, &page, |status, body| {
         status == 200 && body.contains("Remote edition one")
     })
     .await;
@@ -198,7 +148,7 @@ async fn url_docs_are_fetched_from_the_forge_archive_built_and_rebuilt_on_sync()
 
     // Opening the docs (sync) fetches the tree: unchanged, nothing to build. (First wait
     // until the index shows the build stored: no queued/building badge on the row.)
-    poll(&client, &format!("{base}/docs"), |status, body| {
+    support::poll(&client, &format!("{base}/docs"), |status, body| {
         status == 200
             && body
                 .split("<tr>")
@@ -232,7 +182,7 @@ async fn url_docs_are_fetched_from_the_forge_archive_built_and_rebuilt_on_sync()
         "{refused}"
     );
     assert_eq!(*forge.tarball_calls.lock().unwrap(), calls);
-    let reader = poll(
+    let reader = support::poll(
         &client,
         &format!("{base}/docs/default/component/elsewhere/"),
         |status, _| status == 404,
@@ -274,9 +224,9 @@ async fn a_refused_archive_fails_the_build_with_the_forge_answer() {
         ),
     )
     .unwrap();
-    let (_server, base) = start_server(&config, work.path());
+    let (_server, base) = support::start_portico(&config, work.path());
     let client = reqwest::Client::new();
-    let reader = poll(
+    let reader = support::poll(
         &client,
         &format!("{base}/docs/default/component/handbook/"),
         |status, body| status == 404 && body.contains("The last build failed"),
