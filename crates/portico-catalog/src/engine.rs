@@ -631,34 +631,60 @@ impl<S: CatalogStore> Engine<S> {
         now.saturating_add(millis as i64)
     }
 
-    /// Stitches everything marked and updates the read model. Each batch is indexed on a
-    /// blocking thread while the store stitches the next one, so a large first load uses both
-    /// the database thread and another core instead of taking turns.
+    /// Stitches everything marked and updates the read model, as a pipeline over batches: while
+    /// the store writes batch N, it reads batch N+1 (on another connection), and batch N−1 is
+    /// indexed on a blocking thread; batch N+1 is stitched on the CPU pool once read. A large
+    /// first load so keeps both the database and the cores busy instead of taking turns.
     pub(crate) async fn stitch_pending(&self) -> EngineResult<()> {
         // One shared hold of the gate for the whole run: every batch written is in the read
         // model before it is released (see `write_gate`).
         let _gate = self.write_gate.read().await;
         let mut indexing: Option<tokio::task::JoinHandle<()>> = None;
+        let mut to_write: Vec<portico_store::Stitched> = Vec::new();
+        // Batches are read in ref order after the last one read, since the batch being written
+        // is still queued; a pass that finds nothing starts over from the first ref, and the run
+        // ends when a pass from the start finds nothing (what was skipped or marked again since
+        // is picked up then).
+        let mut after: Option<String> = None;
         loop {
-            let stitched = self
-                .store
-                .stitch_pending(&ModelStitcher, STITCH_BATCH)
-                .await;
-            if let Some(previous) = indexing.take() {
-                previous
-                    .await
-                    .map_err(|err| EngineError::Internal(format!("indexing failed: {err}")))?;
+            let writing = std::mem::take(&mut to_write);
+            let nothing_to_write = writing.is_empty();
+            let (pending, written) = tokio::join!(
+                self.store.pending_stitches(after.as_deref(), STITCH_BATCH),
+                self.store.write_stitched(writing),
+            );
+            let written = written?;
+            if !written.is_empty() {
+                if let Some(previous) = indexing.take() {
+                    previous
+                        .await
+                        .map_err(|err| EngineError::Internal(format!("indexing failed: {err}")))?;
+                }
+                let model = Arc::clone(&self.read_model);
+                indexing = Some(tokio::task::spawn_blocking(move || {
+                    index_into(&model, &written, &[]);
+                }));
             }
-            let stitched = stitched?;
-            if stitched.is_empty() {
-                self.processed.send_modify(|round| *round += 1);
-                return Ok(());
-            }
-            let model = Arc::clone(&self.read_model);
-            indexing = Some(tokio::task::spawn_blocking(move || {
-                index_into(&model, &stitched, &[]);
-            }));
+            let pending = pending?;
+            let Some(last) = pending.last() else {
+                if after.is_none() && nothing_to_write {
+                    break;
+                }
+                after = None;
+                continue;
+            };
+            after = Some(last.entity_ref.clone());
+            to_write = tokio::task::spawn_blocking(move || stitch_batch(pending))
+                .await
+                .map_err(|err| EngineError::Internal(format!("stitching failed: {err}")))?;
         }
+        if let Some(previous) = indexing.take() {
+            previous
+                .await
+                .map_err(|err| EngineError::Internal(format!("indexing failed: {err}")))?;
+        }
+        self.processed.send_modify(|round| *round += 1);
+        Ok(())
     }
 
     pub(crate) fn index(&self, upserted: &[StoredEntity], removed: &[String]) {
@@ -788,6 +814,18 @@ impl<S: CatalogStore> Engine<S> {
             }
         }
     }
+}
+
+/// Builds the final forms of a batch read by [`CatalogStore::pending_stitches`], in parallel.
+fn stitch_batch(pending: Vec<portico_store::PendingStitch>) -> Vec<portico_store::Stitched> {
+    let inputs: Vec<StitchInput<'_>> = pending.iter().map(|p| p.input()).collect();
+    let finals = ModelStitcher.stitch_all(&inputs);
+    drop(inputs);
+    pending
+        .into_iter()
+        .zip(finals)
+        .map(|(p, (final_json, etag))| p.into_stitched(final_json, etag))
+        .collect()
 }
 
 /// Applies stitched entities and removals to the read model. Parsing, flattening and

@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashSet};
 
 use portico_store::{
     ApplyOutcome, CatalogStore, ChangePosition, EntityInput, ErrorItem, FinalChange,
-    LocationOrigin, LocationRecord, NewLocation, OrphanStrategy, Removal, SourceRecord,
-    SourceUpdate, StitchInput, Stitcher, StoreError, StoreResult, StoredEntity,
+    LocationOrigin, LocationRecord, NewLocation, OrphanStrategy, PendingStitch, Removal,
+    SourceRecord, SourceUpdate, Stitched, StoreError, StoreResult, StoredEntity,
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, AssertSqlSafe, Row, Transaction};
@@ -81,9 +81,11 @@ fn json_rows_select(dialect: Dialect, columns: &[JsonColumn]) -> String {
         .iter()
         .enumerate()
         .map(|(i, column)| match (dialect, column) {
-            (Dialect::Postgres, JsonColumn::Text) => format!("r->>{i}"),
-            (Dialect::Postgres, JsonColumn::Integer) => format!("CAST(r->>{i} AS BIGINT)"),
-            (Dialect::Sqlite, _) => format!("value->>{i}"),
+            (Dialect::Postgres, JsonColumn::Text) => format!("r->>{i} AS c{i}"),
+            (Dialect::Postgres, JsonColumn::Integer) => {
+                format!("CAST(r->>{i} AS BIGINT) AS c{i}")
+            }
+            (Dialect::Sqlite, _) => format!("value->>{i} AS c{i}"),
         })
         .collect();
     let from = match dialect {
@@ -901,20 +903,37 @@ impl CatalogStore for SqlStore {
         Ok(outcomes)
     }
 
-    async fn stitch_pending(
+    async fn pending_stitches(
         &self,
-        stitcher: &dyn Stitcher,
+        after: Option<&str>,
         limit: usize,
-    ) -> StoreResult<Vec<StoredEntity>> {
-        let mut tx = self.begin().await?;
-        let rows = sqlx::query(
-            "SELECT q.entity_ref, q.ticket, e.uid, e.entity_json, e.errors, e.orphan, COALESCE(f.etag, '') AS etag \
+    ) -> StoreResult<Vec<PendingStitch>> {
+        // A plain (deferred) transaction for one consistent snapshot: on SQLite it reads in WAL
+        // mode beside the writer instead of waiting for the write lock.
+        let mut tx = self.pool.begin().await.map_err(database_error)?;
+        let columns = "SELECT q.entity_ref, q.ticket, e.uid, e.entity_json, e.errors, e.orphan, COALESCE(f.etag, '') AS etag \
              FROM stitch_queue q JOIN entities e ON e.entity_ref = q.entity_ref \
-             LEFT JOIN final_entities f ON f.entity_ref = q.entity_ref ORDER BY q.entity_ref LIMIT $1",
-        )
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&mut *tx)
-        .await
+             LEFT JOIN final_entities f ON f.entity_ref = q.entity_ref";
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = match after {
+            None => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "{columns} ORDER BY q.entity_ref LIMIT $1"
+                )))
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await
+            }
+            Some(after) => {
+                sqlx::query(AssertSqlSafe(format!(
+                    "{columns} WHERE q.entity_ref > $1 ORDER BY q.entity_ref LIMIT $2"
+                )))
+                .bind(after)
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await
+            }
+        }
         .map_err(database_error)?;
         let refs: Vec<String> = rows
             .iter()
@@ -956,28 +975,19 @@ impl CatalogStore for SqlStore {
                     .extend(errors);
             }
         }
-        struct Pending {
-            entity_ref: String,
-            uid: String,
-            entity_json: String,
-            errors: Vec<ErrorItem>,
-            orphan: bool,
-            old_etag: String,
-            ticket: i64,
-            relations: Vec<(String, String)>,
-        }
+        tx.commit().await.map_err(database_error)?;
         let mut pending = Vec::with_capacity(rows.len());
         for row in rows {
             let entity_ref: String = row.try_get("entity_ref").map_err(database_error)?;
             let mut errors =
                 parse_errors(&row.try_get::<String, _>("errors").map_err(database_error)?)?;
             errors.extend(named_errors.remove(&entity_ref).unwrap_or_default());
-            pending.push(Pending {
+            pending.push(PendingStitch {
                 uid: row.try_get("uid").map_err(database_error)?,
                 entity_json: row.try_get("entity_json").map_err(database_error)?,
                 errors,
                 orphan: row.try_get::<i64, _>("orphan").map_err(database_error)? != 0,
-                old_etag: row.try_get("etag").map_err(database_error)?,
+                current_etag: row.try_get("etag").map_err(database_error)?,
                 ticket: row.try_get("ticket").map_err(database_error)?,
                 relations: relations_by_ref
                     .remove(&entity_ref)
@@ -986,46 +996,31 @@ impl CatalogStore for SqlStore {
                 entity_ref,
             });
         }
-        let inputs: Vec<StitchInput<'_>> = pending
-            .iter()
-            .map(|p| StitchInput {
-                entity_json: &p.entity_json,
-                uid: &p.uid,
-                relations: &p.relations,
-                errors: &p.errors,
-                orphan: p.orphan,
-            })
-            .collect();
-        let finals = stitcher.stitch_all(&inputs);
-        drop(inputs);
-        let mut changed: Vec<(StoredEntity, i64)> = Vec::new();
-        let mut unchanged: Vec<(String, i64)> = Vec::new();
-        for (p, (final_json, etag)) in pending.into_iter().zip(finals) {
-            if etag == p.old_etag {
-                unchanged.push((p.entity_ref, p.ticket));
-            } else {
-                changed.push((
-                    StoredEntity {
-                        entity_ref: p.entity_ref,
-                        uid: p.uid,
-                        final_json,
-                        etag,
-                    },
-                    p.ticket,
-                ));
-            }
+        Ok(pending)
+    }
+
+    async fn write_stitched(&self, stitched: Vec<Stitched>) -> StoreResult<Vec<StoredEntity>> {
+        if stitched.is_empty() {
+            return Ok(Vec::new());
         }
-        // Written in batches. An entity leaves the queue only if its ticket is unchanged, so one
-        // marked again while it was being stitched is stitched again.
+        let mut tx = self.begin().await?;
+        let (changed, unchanged): (Vec<Stitched>, Vec<Stitched>) = stitched
+            .into_iter()
+            .partition(|s| s.entity.etag != s.current_etag);
         let seq = if changed.is_empty() {
             0
         } else {
             next_change(&mut tx).await?
         };
+        // Only rows whose ticket is still the queue's are written: a result built from inputs
+        // that changed since they were read (or of an entity deleted since) would be stale.
         let upsert = format!(
-            "INSERT INTO final_entities (entity_ref, uid, final_json, etag, change_seq, changed_by) {} \
+            "INSERT INTO final_entities (entity_ref, uid, final_json, etag, change_seq, changed_by) \
+             SELECT b.c0, b.c1, b.c2, b.c3, b.c4, b.c5 FROM ({}) b \
+             JOIN stitch_queue q ON q.entity_ref = b.c0 AND q.ticket = b.c6 WHERE true \
              ON CONFLICT (entity_ref) DO UPDATE SET uid = excluded.uid, final_json = excluded.final_json, etag = excluded.etag, \
-             change_seq = excluded.change_seq, changed_by = excluded.changed_by",
+             change_seq = excluded.change_seq, changed_by = excluded.changed_by \
+             RETURNING entity_ref",
             json_rows_select(
                 self.dialect,
                 &[
@@ -1035,6 +1030,7 @@ impl CatalogStore for SqlStore {
                     JsonColumn::Text,
                     JsonColumn::Integer,
                     JsonColumn::Text,
+                    JsonColumn::Integer,
                 ]
             )
         );
@@ -1043,36 +1039,47 @@ impl CatalogStore for SqlStore {
             "DELETE FROM final_entity_tombstones WHERE entity_ref IN {}",
             json_list(self.dialect)
         );
+        let mut written: HashSet<String> = HashSet::new();
         for chunk in changed.chunks(JSON_BATCH) {
-            let rows: Vec<(&str, &str, &str, &str, i64, &str)> = chunk
+            let rows: Vec<(&str, &str, &str, &str, i64, &str, i64)> = chunk
                 .iter()
-                .map(|(entity, _)| {
+                .map(|s| {
                     (
-                        entity.entity_ref.as_str(),
-                        entity.uid.as_str(),
-                        entity.final_json.as_str(),
-                        entity.etag.as_str(),
+                        s.entity.entity_ref.as_str(),
+                        s.entity.uid.as_str(),
+                        s.entity.final_json.as_str(),
+                        s.entity.etag.as_str(),
                         seq,
                         &*self.writer,
+                        s.ticket,
                     )
                 })
                 .collect();
-            sqlx::query(AssertSqlSafe(upsert.clone()))
+            let rows = sqlx::query(AssertSqlSafe(upsert.clone()))
                 .bind(serde_json::to_string(&rows).map_err(batch_error)?)
-                .execute(&mut *tx)
+                .fetch_all(&mut *tx)
                 .await
                 .map_err(database_error)?;
-            let refs: Vec<&str> = chunk.iter().map(|(e, _)| e.entity_ref.as_str()).collect();
-            sqlx::query(AssertSqlSafe(revive.clone()))
-                .bind(serde_json::to_string(&refs).map_err(batch_error)?)
-                .execute(&mut *tx)
-                .await
+            let refs: Vec<String> = rows
+                .iter()
+                .map(|row| row.try_get("entity_ref"))
+                .collect::<Result<_, _>>()
                 .map_err(database_error)?;
+            if !refs.is_empty() {
+                sqlx::query(AssertSqlSafe(revive.clone()))
+                    .bind(serde_json::to_string(&refs).map_err(batch_error)?)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(database_error)?;
+            }
+            written.extend(refs);
         }
+        // An entity leaves the queue only if its ticket is unchanged, so one marked again while
+        // it was being stitched is stitched again.
         let done: Vec<(&str, i64)> = changed
             .iter()
-            .map(|(entity, ticket)| (entity.entity_ref.as_str(), *ticket))
-            .chain(unchanged.iter().map(|(r, ticket)| (r.as_str(), *ticket)))
+            .chain(&unchanged)
+            .map(|s| (s.entity.entity_ref.as_str(), s.ticket))
             .collect();
         let dequeue = format!(
             "DELETE FROM stitch_queue WHERE (entity_ref, ticket) IN ({})",
@@ -1085,9 +1092,12 @@ impl CatalogStore for SqlStore {
                 .await
                 .map_err(database_error)?;
         }
-        let stitched: Vec<StoredEntity> = changed.into_iter().map(|(entity, _)| entity).collect();
         tx.commit().await.map_err(database_error)?;
-        Ok(stitched)
+        Ok(changed
+            .into_iter()
+            .map(|s| s.entity)
+            .filter(|e| written.contains(&e.entity_ref))
+            .collect())
     }
 
     async fn reschedule_source(&self, key: &str, next_refresh_at: i64) -> StoreResult<()> {

@@ -66,6 +66,7 @@ where
     expired_tombstones_are_pruned_and_the_horizon_moves(&make().await).await;
     recently_changed_lists_the_latest_writes_first(&make().await).await;
     several_sources_apply_in_order_in_one_call(&make().await).await;
+    stale_stitches_are_not_written_and_batches_page_by_ref(&make().await).await;
 }
 
 fn hash_of(text: &str) -> String {
@@ -936,4 +937,68 @@ async fn several_sources_apply_in_order_in_one_call<S: CatalogStore>(store: &S) 
             .unwrap()
             .is_empty()
     );
+}
+
+/// What `pending_stitches` read is written only while it is current: an entity whose inputs
+/// changed after the read, or that was deleted, is not written from the stale read (and the
+/// first stays queued); batches page in ref order.
+async fn stale_stitches_are_not_written_and_batches_page_by_ref<S: CatalogStore>(store: &S) {
+    let key = location(store, "/stale.yaml").await;
+    store
+        .apply_source(
+            update(
+                &key,
+                vec![
+                    entity("a", "team-a"),
+                    entity("b", "team-a"),
+                    group("team-a"),
+                ],
+            ),
+            OrphanStrategy::Keep,
+        )
+        .await
+        .unwrap();
+    let first = store.pending_stitches(None, 2).await.unwrap();
+    let refs: Vec<&str> = first.iter().map(|p| p.entity_ref.as_str()).collect();
+    assert_eq!(refs, ["component:default/a", "component:default/b"]);
+    let rest = store
+        .pending_stitches(Some("component:default/b"), 10)
+        .await
+        .unwrap();
+    let refs: Vec<&str> = rest.iter().map(|p| p.entity_ref.as_str()).collect();
+    assert_eq!(refs, ["group:default/team-a"]);
+    assert_eq!(rest[0].relations.len(), 2, "{:?}", rest[0].relations);
+
+    // "a" changes and "b" is deleted after the read.
+    store
+        .apply_source(
+            update(
+                &key,
+                vec![
+                    entity("a", "team-b"),
+                    entity("b", "team-a"),
+                    group("team-a"),
+                ],
+            ),
+            OrphanStrategy::Keep,
+        )
+        .await
+        .unwrap();
+    let b_uid = first[1].uid.clone();
+    let stitched = first
+        .into_iter()
+        .map(|p| {
+            let (text, etag) = EchoStitcher.stitch(&p.input());
+            p.into_stitched(text, etag)
+        })
+        .collect();
+    assert!(store.delete_entity(&b_uid).await.unwrap().is_some());
+    let written = store.write_stitched(stitched).await.unwrap();
+    assert!(written.is_empty(), "stale results written: {written:?}");
+    assert!(final_of(store, "component:default/b").await.is_none());
+    stitch_all(store).await;
+    let a = final_of(store, "component:default/a").await.unwrap();
+    assert_eq!(a["relations"], json!(["ownedBy group:default/team-b"]));
+    assert!(final_of(store, "component:default/b").await.is_none());
+    assert!(store.pending_stitches(None, 10).await.unwrap().is_empty());
 }

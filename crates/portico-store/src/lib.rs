@@ -8,9 +8,10 @@
 //! source of a registered location. Processing a source yields entities, relations and child
 //! sources, applied by [`CatalogStore::apply_source`] in one transaction. Every entity whose
 //! final form may have changed (its own input, or a relation to it) is marked for stitching;
-//! [`CatalogStore::stitch_pending`] then builds the final entities, once per entity however
-//! many sources touched it (Backstage's deferred stitching, for the same reason: a group that
-//! owns a thousand components is stitched once, not a thousand times).
+//! [`CatalogStore::pending_stitches`] and [`CatalogStore::write_stitched`] then build the final
+//! entities, once per entity however many sources touched it (Backstage's deferred stitching,
+//! for the same reason: a group that owns a thousand components is stitched once, not a
+//! thousand times).
 
 mod error;
 mod records;
@@ -25,8 +26,8 @@ use std::future::Future;
 pub use error::StoreError;
 pub use records::{
     ApplyOutcome, ChangePosition, ChildSource, EntityInput, ErrorItem, FinalChange, LocationOrigin,
-    LocationRecord, NewLocation, OrphanStrategy, RelationRow, Removal, SourceRecord, SourceUpdate,
-    StoredEntity,
+    LocationRecord, NewLocation, OrphanStrategy, PendingStitch, RelationRow, Removal, SourceRecord,
+    SourceUpdate, Stitched, StoredEntity,
 };
 
 pub use tasks::{Heartbeat, NewTask, TaskEventRecord, TaskFilter, TaskRecord, TaskStore};
@@ -118,14 +119,46 @@ pub trait CatalogStore: Send + Sync + 'static {
         strategy: OrphanStrategy,
     ) -> impl Future<Output = StoreResult<Vec<ApplyOutcome>>> + Send;
 
+    /// Reads up to `limit` entities marked for stitching, in ref order after `after` (from the
+    /// start with `None`), with everything their final form is built from. Changes nothing, and
+    /// may run beside a write, so that the next batch is read while the previous is written.
+    fn pending_stitches(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> impl Future<Output = StoreResult<Vec<PendingStitch>>> + Send;
+
+    /// Writes final entities built from [`CatalogStore::pending_stitches`] and takes them off
+    /// the stitch queue. One whose ticket changed since it was read (its inputs changed, or it
+    /// was deleted) is neither written nor taken off, so it is stitched again from its new
+    /// inputs. Returns the entities written: those whose etag changed. Safe with several
+    /// processes.
+    fn write_stitched(
+        &self,
+        stitched: Vec<Stitched>,
+    ) -> impl Future<Output = StoreResult<Vec<StoredEntity>>> + Send;
+
     /// Stitches up to `limit` entities marked for stitching and returns those whose final form
-    /// changed. Safe with several processes: an entity marked again while it was being stitched
-    /// stays marked.
+    /// changed: [`CatalogStore::pending_stitches`] from the start, `stitcher`, then
+    /// [`CatalogStore::write_stitched`].
     fn stitch_pending(
         &self,
         stitcher: &dyn Stitcher,
         limit: usize,
-    ) -> impl Future<Output = StoreResult<Vec<StoredEntity>>> + Send;
+    ) -> impl Future<Output = StoreResult<Vec<StoredEntity>>> + Send {
+        async move {
+            let pending = self.pending_stitches(None, limit).await?;
+            let inputs: Vec<StitchInput<'_>> = pending.iter().map(PendingStitch::input).collect();
+            let finals = stitcher.stitch_all(&inputs);
+            drop(inputs);
+            let stitched = pending
+                .into_iter()
+                .zip(finals)
+                .map(|(p, (final_json, etag))| p.into_stitched(final_json, etag))
+                .collect();
+            self.write_stitched(stitched).await
+        }
+    }
 
     /// Sets when a source is next due and releases its lease, without other changes (used when
     /// its content did not change).

@@ -159,6 +159,67 @@ pub struct StoredEntity {
     pub etag: String,
 }
 
+/// An entity marked for stitching, with everything its final form is built from, as read by
+/// [`crate::CatalogStore::pending_stitches`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingStitch {
+    /// Canonical ref.
+    pub entity_ref: String,
+    /// Unique id.
+    pub uid: String,
+    /// The validated entity as processed, JSON text.
+    pub entity_json: String,
+    /// Its processing errors and those of the sources it names (a Location's targets).
+    pub errors: Vec<ErrorItem>,
+    /// Whether no location emits it any more.
+    pub orphan: bool,
+    /// Relations whose source it is: `(type, target_ref)`, sorted and deduplicated.
+    pub relations: Vec<(String, String)>,
+    /// The etag of its current final form; empty if it has none.
+    pub current_etag: String,
+    /// Its stitch-queue ticket when read: a result is written only while the ticket is
+    /// unchanged, so an entity marked again in the meantime is stitched again instead.
+    pub ticket: i64,
+}
+
+impl PendingStitch {
+    /// The stitcher's view of it.
+    pub fn input(&self) -> crate::StitchInput<'_> {
+        crate::StitchInput {
+            entity_json: &self.entity_json,
+            uid: &self.uid,
+            relations: &self.relations,
+            errors: &self.errors,
+            orphan: self.orphan,
+        }
+    }
+
+    /// Pairs it with its final form, for [`crate::CatalogStore::write_stitched`].
+    pub fn into_stitched(self, final_json: String, etag: String) -> Stitched {
+        Stitched {
+            entity: StoredEntity {
+                entity_ref: self.entity_ref,
+                uid: self.uid,
+                final_json,
+                etag,
+            },
+            current_etag: self.current_etag,
+            ticket: self.ticket,
+        }
+    }
+}
+
+/// A final entity built from a [`PendingStitch`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stitched {
+    /// The final entity.
+    pub entity: StoredEntity,
+    /// The etag it replaces (from the pending stitch); equal to the new one when unchanged.
+    pub current_etag: String,
+    /// The queue ticket it was built for.
+    pub ticket: i64,
+}
+
 /// What [`crate::CatalogStore::apply_source`] changed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ApplyOutcome {

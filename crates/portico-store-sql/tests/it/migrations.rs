@@ -104,3 +104,39 @@ async fn a_missing_version_below_the_newest_is_applied() {
     );
     store.close().await;
 }
+
+/// New SQLite files get 16 KiB pages (fewer, shallower b-tree pages for entity rows); a file
+/// created with another page size keeps it and opens as before.
+#[tokio::test]
+async fn new_sqlite_files_use_16k_pages_and_old_ones_keep_theirs() {
+    async fn page_size(path: &std::path::Path) -> i64 {
+        let url = format!("sqlite://{}", path.display());
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::query_scalar("PRAGMA page_size")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh.db");
+    SqlStore::open_sqlite(&fresh).await.unwrap().close().await;
+    assert_eq!(page_size(&fresh).await, 16384);
+
+    let old = dir.path().join("old.db");
+    {
+        let url = format!("sqlite://{}?mode=rwc", old.display());
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::raw_sql("PRAGMA page_size = 4096; CREATE TABLE earlier (x INTEGER)")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let store = SqlStore::open_sqlite(&old).await.unwrap();
+    assert!(store.locations().await.unwrap().is_empty());
+    store.close().await;
+    assert_eq!(page_size(&old).await, 4096);
+}
