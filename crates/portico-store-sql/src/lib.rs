@@ -93,8 +93,8 @@ impl SqlStore {
                     if dialect == Dialect::Sqlite {
                         // WAL lets readers proceed during a write; NORMAL is durable in WAL
                         // mode except for the last commits before a power loss (not a crash).
-                        // Checkpointing every 16 MiB of WAL instead of 4 MiB writes pages that
-                        // bulk ingestion updates repeatedly fewer times (BENCHMARKS.md). 16 KiB
+                        // Checkpointing every 4,000 pages instead of 1,000 writes pages that bulk
+                        // ingestion updates repeatedly fewer times (BENCHMARKS.md). 16 KiB
                         // pages (set only when the file is created) hold several entity rows
                         // each, so b-trees are shallower and a first load does fewer page writes
                         // and reads: 100k entities took 38 s instead of 45 s (BENCHMARKS.md).
