@@ -1,9 +1,11 @@
 //! TechDocs published to an S3-compatible bucket: a real `portico serve` with
 //! `techdocs.publisher.type: awsS3` (Backstage's keys) against a real s3s-fs on 127.0.0.1,
 //! which checks SigV4 signatures. The component's docs are built, uploaded to the bucket
-//! (objects under `<namespace>/<kind>/<name>/`, nothing on the local disk) and served by
-//! `/api/techdocs` and the reader from S3; a rebuild replaces the objects and removes the old
-//! ones.
+//! (a generation of objects under `<namespace>/<kind>/<name>/.portico/generations/<id>/` and
+//! the pointer `.portico/current.json` naming it, nothing on the local disk) and served by
+//! `/api/techdocs` and the reader from S3; a rebuild publishes a new generation and switches
+//! the pointer, and the old pages are no longer served. (Atomicity and the deletion of retired
+//! generations are tested in `s3_publisher.rs`.)
 //!
 //! s3s-fs comes from crates.io (`cargo install s3s-fs@0.14.1 --features binary --locked`,
 //! `.ci/run` does it). Without it the test says so and passes, except under `CI=true`.
@@ -102,7 +104,14 @@ async fn sites_are_published_to_and_served_from_s3() {
         status == 200 && body.contains("Stored in a bucket")
     })
     .await;
-    let bucket = objects.join("techdocs-sites/default/component/svc");
+    let entity_dir = objects.join("techdocs-sites/default/component/svc");
+    let generation = |pointer: &str| {
+        let pointer: serde_json::Value = serde_json::from_str(pointer).unwrap();
+        pointer["generation"].as_str().unwrap().to_owned()
+    };
+    let first =
+        generation(&std::fs::read_to_string(entity_dir.join(".portico/current.json")).unwrap());
+    let bucket = entity_dir.join(".portico/generations").join(&first);
     assert!(bucket.join("index.html").is_file(), "the page is an object");
     assert!(bucket.join("techdocs_metadata.json").is_file());
     assert!(bucket.join("guide/old/index.html").is_file());
@@ -112,7 +121,7 @@ async fn sites_are_published_to_and_served_from_s3() {
     );
     let unsigned = client
         .get(format!(
-            "{endpoint}/techdocs-sites/default/component/svc/index.html"
+            "{endpoint}/techdocs-sites/default/component/svc/.portico/current.json"
         ))
         .send()
         .await
@@ -156,8 +165,17 @@ async fn sites_are_published_to_and_served_from_s3() {
         .await
         .unwrap();
     assert!(again.contains("Stored again"), "{again}");
-    assert!(
-        !bucket.join("guide/old/index.html").exists(),
-        "stale objects are removed"
-    );
+    let second =
+        generation(&std::fs::read_to_string(entity_dir.join(".portico/current.json")).unwrap());
+    assert_ne!(first, second, "a new generation");
+    let gone = client
+        .get(format!(
+            "{base}/api/techdocs/static/docs/default/component/svc/guide/old/index.html"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16();
+    assert_eq!(gone, 404, "the old page is not part of the new site");
 }
