@@ -17,8 +17,9 @@
 //! (`<namespace>/<kind>/<name>/index.html`, as `techdocs-cli publish` writes it), so a bucket
 //! filled by Backstage is served as it is; the first Portico publish retires those objects like
 //! a generation. Backstage itself cannot read what Portico publishes. If `techdocs-cli` later
-//! publishes the same entity it deletes the objects it did not write (the `.portico/` ones
-//! included), and its site is served again.
+//! publishes the same entity it deletes the objects it did not write (Backstage removes stale
+//! files at publish time, the `.portico/` ones included), and its site is served again. Two
+//! publishes of one entity at once: the last switch wins, the other's generation is an orphan.
 //!
 //! The publisher trait is synchronous (builds publish from blocking threads; the API reads
 //! from handlers), so each call drives the async client on the runtime it was made on.
@@ -290,7 +291,20 @@ impl S3Publisher {
 
         // The switch: one object, written whole, so a reader sees the old pointer or this one.
         let now = unix_now();
-        let old = self.pointer(entity_prefix).await?;
+        let old = match self.pointer(entity_prefix).await {
+            Ok(old) => old,
+            // A pointer that does not parse must not block every publish after it: this one
+            // replaces it (what it named becomes an orphan, deleted in an hour).
+            Err(
+                err @ PublishError::Io {
+                    action: "parsing", ..
+                },
+            ) => {
+                tracing::warn!(error = %err, "Replacing an unreadable TechDocs pointer.");
+                None
+            }
+            Err(err) => return Err(err),
+        };
         let mut retired = old.as_ref().map(|p| p.retired.clone()).unwrap_or_default();
         retired.push(Retired {
             generation: old.map_or_else(|| LEGACY.to_owned(), |p| p.generation),

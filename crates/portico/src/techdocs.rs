@@ -248,6 +248,14 @@ fn publish_target(
     });
     match kind {
         PublisherType::Local => {
+            anyhow::ensure!(
+                args.storage_name.is_none()
+                    && args.aws_endpoint.is_none()
+                    && args.aws_region.is_none()
+                    && !args.aws_s3_force_path_style,
+                "--storage-name and the --aws* flags need --publisher-type awsS3 (or a --config \
+                 with techdocs.publisher.type: awsS3)"
+            );
             let database = match (&args.database, config) {
                 (Some(text), _) => parse_database(text),
                 (None, Some(config)) => match &config.backend.database {
