@@ -1,7 +1,8 @@
 //! Where built sites are stored, per entity, in Backstage's layout
 //! (`<namespace>/<kind>/<name>/…`, lower-cased). [`Publisher`] is the seam for other storage;
-//! [`LocalPublisher`] keeps sites in a folder (the default, under the data dir). An
-//! S3-compatible publisher is not written yet: it would implement the same trait.
+//! [`LocalPublisher`] keeps sites in a folder (the default, under the data dir); the
+//! S3-compatible one is the binary's (`crates/portico/src/s3_publisher.rs`), since it speaks
+//! HTTP.
 
 use std::path::{Path, PathBuf};
 
@@ -83,8 +84,11 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Publi
 
 /// Stores built sites and reads their files back.
 pub trait Publisher: Send + Sync + std::fmt::Debug {
-    /// Replaces the entity's site with the built site in `site_dir`; readers see the old site
-    /// or the new one, never a mix.
+    /// Replaces the entity's site with the built site in `site_dir`, atomically for readers:
+    /// every [`read`](Self::read) answers from one whole published site — the old one until
+    /// the switch, the new one after it (by the time `publish` returns) — never a new page
+    /// beside an old one, and a publish that fails leaves the old site. Each read resolves
+    /// the current site afresh, so two reads (two HTTP requests) may straddle a publish.
     fn publish(&self, entity: &EntityTriplet, site_dir: &Path) -> Result<(), PublishError>;
 
     /// A file of the entity's site (`path` relative to the site root; empty or ending in `/`
@@ -100,7 +104,10 @@ pub trait Publisher: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// Sites in a local folder: `<root>/<namespace>/<kind>/<name>/…`.
+/// Sites in a local folder: `<root>/<namespace>/<kind>/<name>/…`. A publish copies the site
+/// beside its target and renames it into place, so a read sees the old folder or the new one;
+/// between the two renames (the old folder moved aside, the new one not yet in) a read finds
+/// nothing for an instant — a not-found, never a mix.
 #[derive(Debug, Clone)]
 pub struct LocalPublisher {
     root: PathBuf,

@@ -7,48 +7,22 @@
 // Test code: a failed unwrap is a failed test with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
+use support::{Catalog, write};
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use portico_catalog::LocalReader;
-use portico_catalog::engine::{CatalogSettings, Engine, system_clock};
-use portico_catalog::read_model::Predicate;
+use portico_catalog::engine::Engine;
 use portico_store::{DocsBuildRecord, LocationOrigin, TechDocsStore};
 use portico_store_sql::SqlStore;
 use portico_techdocs::{
-    BuilderOptions, DocsBuilder, DocsBuilds, DocsCatalog, EntityTriplet, LocalPublisher, Publisher,
-    SyncEvent,
+    BuilderOptions, DocsBuilder, DocsBuilds, EntityTriplet, LocalPublisher, Publisher, SyncEvent,
 };
 use serde_json::Value;
 use tokio::sync::watch;
-
-/// The catalog engine as the builder sees it (what `portico serve` wires).
-struct EngineCatalog(Arc<Engine<SqlStore>>);
-
-impl DocsCatalog for EngineCatalog {
-    fn documented_refs(&self) -> Vec<String> {
-        self.0.read_model().refs_matching(&Predicate::Exists {
-            key: "metadata.annotations.backstage.io/techdocs-ref".to_owned(),
-        })
-    }
-
-    fn entities(&self, refs: &[String]) -> Vec<Value> {
-        let model = self.0.read_model();
-        refs.iter()
-            .filter_map(|r| model.by_ref(r))
-            .filter_map(|json| serde_json::from_str(&json).ok())
-            .collect()
-    }
-
-    fn changes(&self) -> watch::Receiver<u64> {
-        self.0.processed()
-    }
-
-    fn ready(&self) -> bool {
-        self.0.is_loaded()
-    }
-}
 
 const CATALOG: &str = "apiVersion: backstage.io/v1alpha1
 kind: Component
@@ -69,12 +43,6 @@ spec: {type: service, lifecycle: production, owner: team-a}
 
 const SVC: &str = "component:default/svc";
 
-fn write(root: &Path, file: &str, text: &str) {
-    let path = root.join(file);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
 struct Harness {
     engine: Arc<Engine<SqlStore>>,
     store: Arc<SqlStore>,
@@ -88,30 +56,18 @@ async fn start(dir: &Path) -> Harness {
 }
 
 async fn start_with(dir: &Path, configure: impl FnOnce(&mut BuilderOptions)) -> Harness {
-    let store = SqlStore::open_sqlite(&dir.join("portico.db"))
-        .await
-        .unwrap();
-    let engine = Arc::new(Engine::new(
-        Arc::new(store.clone()),
-        Arc::new(LocalReader),
-        CatalogSettings::default(),
-        system_clock(),
-    ));
-    engine.load().await.unwrap();
-    engine.mark_loaded();
-    let store = Arc::new(store);
-    let publisher = Arc::new(LocalPublisher::new(dir.join("published")));
+    let catalog = Catalog::open(dir).await;
     let mut options = BuilderOptions::new(dir.join("work"));
     // Only the catalog's notifications trigger scans here.
     options.poll = Duration::from_secs(3600);
     options.min_scan_interval = Duration::ZERO;
     configure(&mut options);
-    let builder = Arc::new(DocsBuilder::new(
-        Arc::clone(&store),
-        Arc::clone(&publisher) as Arc<dyn Publisher>,
-        Arc::new(EngineCatalog(Arc::clone(&engine))),
-        options,
-    ));
+    let builder = catalog.builder(options);
+    let Catalog {
+        engine,
+        store,
+        publisher,
+    } = catalog;
     let (shutdown, shutdown_rx) = watch::channel(false);
     tokio::spawn(Arc::clone(&builder).run(shutdown_rx));
     Harness {

@@ -10,47 +10,22 @@
 // Test code: a failed unwrap is a failed test with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
+use support::{Catalog, write};
+
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use portico_catalog::LocalReader;
-use portico_catalog::engine::{CatalogSettings, Engine, system_clock};
-use portico_catalog::read_model::Predicate;
 use portico_store::{LocationOrigin, TechDocsStore};
-use portico_store_sql::SqlStore;
-use portico_techdocs::{
-    BuilderOptions, DocsBuilder, DocsBuilds, DocsCatalog, EntityTriplet, LocalPublisher, Publisher,
-};
-use serde_json::Value;
+use portico_techdocs::{BuilderOptions, DocsBuilds, EntityTriplet, Publisher};
 use tokio::sync::watch;
 
 const FOLDERS: usize = 40;
 const PER_FOLDER: usize = 50;
 const WITH_DOCS: usize = 10;
-
-struct EngineCatalog(Arc<Engine<SqlStore>>);
-
-impl DocsCatalog for EngineCatalog {
-    fn documented_refs(&self) -> Vec<String> {
-        self.0.read_model().refs_matching(&Predicate::Exists {
-            key: "metadata.annotations.backstage.io/techdocs-ref".to_owned(),
-        })
-    }
-
-    fn entities(&self, refs: &[String]) -> Vec<Value> {
-        let model = self.0.read_model();
-        refs.iter()
-            .filter_map(|r| model.by_ref(r))
-            .filter_map(|json| serde_json::from_str(&json).ok())
-            .collect()
-    }
-
-    fn changes(&self) -> watch::Receiver<u64> {
-        self.0.processed()
-    }
-}
 
 /// Log output of the whole test binary.
 #[derive(Clone, Default)]
@@ -79,11 +54,6 @@ impl Capture {
     }
 }
 
-fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
 /// The catalog: `all.yaml` (a Location of every folder's file) and the folders.
 fn catalog(root: &Path) {
     let mut targets = String::new();
@@ -97,14 +67,12 @@ fn catalog(root: &Path) {
             ));
         }
         let dir = root.join(format!("systems/system-{folder}"));
-        write(&dir.join("catalog-info.yaml"), &file);
+        write(&dir, "catalog-info.yaml", &file);
         if folder < WITH_DOCS {
+            write(&dir, "mkdocs.yml", &format!("site_name: System {folder}\n"));
             write(
-                &dir.join("mkdocs.yml"),
-                &format!("site_name: System {folder}\n"),
-            );
-            write(
-                &dir.join("docs/index.md"),
+                &dir,
+                "docs/index.md",
                 &format!("# System {folder}\n\nShared by {PER_FOLDER} components.\n"),
             );
         }
@@ -113,7 +81,8 @@ fn catalog(root: &Path) {
         ));
     }
     write(
-        &root.join("all.yaml"),
+        root,
+        "all.yaml",
         &format!(
             "apiVersion: backstage.io/v1alpha1\nkind: Location\nmetadata:\n  name: all\n\
              spec:\n  targets:\n{targets}"
@@ -138,17 +107,8 @@ async fn entities_sharing_folders_build_once_per_folder_and_log_once_per_scan() 
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("catalog");
     catalog(&root);
-    let store = SqlStore::open_sqlite(&dir.path().join("portico.db"))
-        .await
-        .unwrap();
-    let engine = Arc::new(Engine::new(
-        Arc::new(store.clone()),
-        Arc::new(LocalReader),
-        CatalogSettings::default(),
-        system_clock(),
-    ));
-    engine.load().await.unwrap();
-    engine.mark_loaded();
+    let catalog = Catalog::open(dir.path()).await;
+    let engine = Arc::clone(&catalog.engine);
     engine
         .register_location(
             "file",
@@ -157,14 +117,8 @@ async fn entities_sharing_folders_build_once_per_folder_and_log_once_per_scan() 
         )
         .await
         .unwrap();
-    let store = Arc::new(store);
-    let publisher = Arc::new(LocalPublisher::new(dir.path().join("published")));
-    let builder = Arc::new(DocsBuilder::new(
-        Arc::clone(&store),
-        Arc::clone(&publisher) as Arc<dyn Publisher>,
-        Arc::new(EngineCatalog(Arc::clone(&engine))),
-        BuilderOptions::new(dir.path().join("work")),
-    ));
+    let builder = catalog.builder(BuilderOptions::new(dir.path().join("work")));
+    let (store, publisher) = (&catalog.store, &catalog.publisher);
     capture.take();
 
     // One scan: one build per folder with docs, the other folders recorded, one line.
@@ -241,7 +195,8 @@ async fn entities_sharing_folders_build_once_per_folder_and_log_once_per_scan() 
 
     // One folder's page changes: one build for its 50 entities.
     write(
-        &root.join("systems/system-3/docs/index.md"),
+        &root,
+        "systems/system-3/docs/index.md",
         "# System 3\n\nEdited.\n",
     );
     assert_eq!(builder.scan().await.unwrap(), 1);

@@ -33,7 +33,8 @@ pub enum TechdocsCommand {
     Publish(PublishArgs),
 }
 
-/// Arguments of `portico techdocs publish`.
+/// Arguments of `portico techdocs publish`: Backstage's `techdocs-cli publish` flags, or the
+/// publisher of an app-config (`--config`), flags winning.
 #[derive(Debug, Args)]
 pub struct PublishArgs {
     /// The entity: `namespace/kind/name` (as in Backstage's `techdocs-cli publish --entity`).
@@ -42,9 +43,41 @@ pub struct PublishArgs {
     /// The built site (output of `portico techdocs build`).
     #[arg(long, default_value = "./site")]
     directory: PathBuf,
-    /// The database `portico serve` uses; sites go to `techdocs/` beside it.
-    #[arg(long, default_value = "./data/portico.db", env = "PORTICO_DATABASE")]
-    database: String,
+    /// An app-config.yaml whose `techdocs.publisher` (and `backend.database`, for `local`) to
+    /// publish to; repeat to merge several in order (later wins), as `portico serve` does.
+    #[arg(long = "config", value_name = "FILE")]
+    configs: Vec<PathBuf>,
+    /// `local` (beside the database) or `awsS3`; default: the config's, else `local`.
+    #[arg(long = "publisher-type", value_enum)]
+    publisher_type: Option<PublisherType>,
+    /// The bucket (`awsS3`), instead of `techdocs.publisher.awsS3.bucketName`.
+    #[arg(long = "storage-name")]
+    storage_name: Option<String>,
+    /// An S3-compatible server instead of AWS (`techdocs.publisher.awsS3.endpoint`).
+    #[arg(long = "awsEndpoint", value_name = "URL")]
+    aws_endpoint: Option<String>,
+    /// Path-style bucket URLs (`<endpoint>/<bucket>/<key>`), as `s3ForcePathStyle`.
+    #[arg(long = "awsS3ForcePathStyle")]
+    aws_s3_force_path_style: bool,
+    /// The bucket's region (default: the config's, `AWS_REGION`, or us-east-1).
+    #[arg(long = "awsRegion")]
+    aws_region: Option<String>,
+    /// The database `portico serve` uses, for `local`: sites go to `techdocs/` beside it
+    /// (default: the config's `backend.database`, else ./data/portico.db).
+    #[arg(long, env = "PORTICO_DATABASE")]
+    database: Option<String>,
+}
+
+/// `--publisher-type`, with techdocs-cli's names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PublisherType {
+    /// A folder beside the database.
+    #[value(name = "local")]
+    Local,
+    /// An S3-compatible bucket; credentials from the config or `AWS_ACCESS_KEY_ID` /
+    /// `AWS_SECRET_ACCESS_KEY`.
+    #[value(name = "awsS3")]
+    AwsS3,
 }
 
 /// Where `portico serve` reads published sites from: `techdocs/` beside the SQLite file
@@ -155,25 +188,126 @@ fn publish(args: &PublishArgs) -> anyhow::Result<ExitCode> {
         args.directory.display(),
         portico_techdocs::METADATA_FILE
     );
-    let database =
-        if args.database.starts_with("postgres://") || args.database.starts_with("postgresql://") {
-            crate::serve::Database::Postgres(args.database.clone())
-        } else {
-            crate::serve::Database::Sqlite(PathBuf::from(
-                args.database
-                    .strip_prefix("sqlite://")
-                    .unwrap_or(&args.database),
-            ))
-        };
-    let root = publish_dir(&database);
     let triplet = portico_techdocs::EntityTriplet::new(namespace, kind, name);
-    portico_techdocs::LocalPublisher::new(&root).publish(&triplet, &args.directory)?;
-    println!(
-        "published {} for {namespace}/{kind}/{name} into {}",
-        args.directory.display(),
-        root.display()
-    );
+    // Checked before any storage is touched.
+    triplet.storage_path()?;
+    let config = if args.configs.is_empty() {
+        None
+    } else {
+        let loaded = crate::config::load(&args.configs, &|name| std::env::var(name).ok())?;
+        for warning in &loaded.warnings {
+            eprintln!("warning: {warning}");
+        }
+        Some(loaded.config)
+    };
+    match publish_target(args, config.as_ref())? {
+        PublishTarget::Local(root) => {
+            portico_techdocs::LocalPublisher::new(&root).publish(&triplet, &args.directory)?;
+            println!(
+                "published {} for {namespace}/{kind}/{name} into {}",
+                args.directory.display(),
+                root.display()
+            );
+        }
+        PublishTarget::S3(settings) => {
+            let runtime = crate::async_runtime()
+                .ok_or_else(|| anyhow::anyhow!("no async runtime for the S3 client"))?;
+            runtime.block_on(async {
+                let publisher = crate::s3_publisher::S3Publisher::new(&settings)?;
+                publisher
+                    .publish(&triplet, &args.directory)
+                    .map_err(anyhow::Error::from)
+            })?;
+            println!(
+                "published {} for {namespace}/{kind}/{name} to s3://{}",
+                args.directory.display(),
+                settings.bucket_name
+            );
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where a publish goes.
+#[derive(Debug, PartialEq)]
+enum PublishTarget {
+    Local(PathBuf),
+    S3(crate::s3_publisher::S3Settings),
+}
+
+/// The publisher of `--config`, overridden by techdocs-cli's flags.
+fn publish_target(
+    args: &PublishArgs,
+    config: Option<&crate::config::AppConfig>,
+) -> anyhow::Result<PublishTarget> {
+    let configured = config.and_then(|c| c.techdocs.publisher.clone());
+    let kind = args.publisher_type.unwrap_or(if configured.is_some() {
+        PublisherType::AwsS3
+    } else {
+        PublisherType::Local
+    });
+    match kind {
+        PublisherType::Local => {
+            anyhow::ensure!(
+                args.storage_name.is_none()
+                    && args.aws_endpoint.is_none()
+                    && args.aws_region.is_none()
+                    && !args.aws_s3_force_path_style,
+                "--storage-name and the --aws* flags need --publisher-type awsS3 (or a --config \
+                 with techdocs.publisher.type: awsS3)"
+            );
+            let database = match (&args.database, config) {
+                (Some(text), _) => parse_database(text),
+                (None, Some(config)) => match &config.backend.database {
+                    crate::config::DatabaseConfig::Sqlite { path } => {
+                        crate::serve::Database::Sqlite(path.clone())
+                    }
+                    crate::config::DatabaseConfig::Postgres { url } => {
+                        crate::serve::Database::Postgres(url.clone())
+                    }
+                },
+                (None, None) => parse_database("./data/portico.db"),
+            };
+            Ok(PublishTarget::Local(publish_dir(&database)))
+        }
+        PublisherType::AwsS3 => {
+            let mut settings = match (configured, &args.storage_name) {
+                (Some(settings), _) => settings,
+                (None, Some(bucket)) => crate::s3_publisher::S3Settings {
+                    bucket_name: bucket.clone(),
+                    region: None,
+                    endpoint: None,
+                    force_path_style: false,
+                    credentials: None,
+                },
+                (None, None) => anyhow::bail!(
+                    "--publisher-type awsS3 needs --storage-name <bucket> (or a --config with \
+                     techdocs.publisher.awsS3.bucketName)"
+                ),
+            };
+            if let Some(bucket) = &args.storage_name {
+                settings.bucket_name.clone_from(bucket);
+            }
+            if let Some(endpoint) = &args.aws_endpoint {
+                settings.endpoint = Some(endpoint.clone());
+            }
+            if let Some(region) = &args.aws_region {
+                settings.region = Some(region.clone());
+            }
+            settings.force_path_style |= args.aws_s3_force_path_style;
+            Ok(PublishTarget::S3(settings))
+        }
+    }
+}
+
+fn parse_database(text: &str) -> crate::serve::Database {
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        crate::serve::Database::Postgres(text.to_owned())
+    } else {
+        crate::serve::Database::Sqlite(PathBuf::from(
+            text.strip_prefix("sqlite://").unwrap_or(text),
+        ))
+    }
 }
 
 fn progress_bar() -> ProgressBar {

@@ -192,4 +192,20 @@ fn publish_puts_a_built_site_where_serve_reads_it() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("namespace/kind/name"));
     let output = publish("default/component/../../x");
     assert_eq!(output.status.code(), Some(1));
+    // A bucket named for the local publisher is a mistake, not something to ignore.
+    let output = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .args(["techdocs", "publish", "--entity", "default/component/x"])
+        .arg("--directory")
+        .arg(&site)
+        .args(["--storage-name", "bucket"])
+        .arg("--database")
+        .arg(&database)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("need --publisher-type awsS3"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

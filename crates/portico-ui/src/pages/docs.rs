@@ -13,7 +13,7 @@ use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
-use portico_catalog::read_model::Predicate;
+use portico_catalog::read_model::{EntityQuery, FullTextFilter, OrderField, Predicate};
 use portico_store::CatalogStore;
 use portico_techdocs::{BuildStatus, EntityTriplet, Publisher};
 use serde::Serialize;
@@ -88,52 +88,91 @@ pub(crate) async fn index<S: CatalogStore>(ui: UiState<S>, RawQuery(query): RawQ
     ui.respond(render_index(&ui, &params).await)
 }
 
+/// Rows per page of the index.
+const PAGE_SIZE: usize = 100;
+
+/// The index answers from the read model's indexes: the documented set, the owner and kind
+/// lists (facets) and the filtered, ordered page come from posting lists, and only the
+/// entities of the page are parsed — so the cost of a request follows the page, not the
+/// number of documented entities.
 async fn render_index<S: CatalogStore>(ui: &Ui<S>, params: &Params) -> Result<Html, UiError> {
     ui.ensure_loaded()?;
     let q = params.get("q").unwrap_or_default().trim().to_lowercase();
     let owner = params.get("owner").unwrap_or_default().to_owned();
     let kind = params.get("kind").unwrap_or_default().to_owned();
-    let entities: Vec<Value> = {
-        let model = ui.engine.read_model();
-        let refs = model.refs_matching(&Predicate::Exists {
-            key: format!("metadata.annotations.{TECHDOCS_REF}"),
-        });
-        refs.iter()
-            .filter_map(|r| model.by_ref(r))
-            .filter_map(|json| serde_json::from_str(&json).ok())
-            .collect()
+    let page_number = params
+        .get("page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1);
+    let documented = Predicate::Exists {
+        key: format!("metadata.annotations.{TECHDOCS_REF}"),
     };
+    let (total, owners, kinds, page) = {
+        let model = ui.engine.read_model();
+        let total = model.count(&documented);
+        let facets = model.facets(&[OWNED_BY.to_owned(), "kind".to_owned()], &documented);
+        let facet_values = |key: &str| -> Vec<String> {
+            facets
+                .get(key)
+                .map(|counts| counts.iter().map(|c| c.value.clone()).collect())
+                .unwrap_or_default()
+        };
+        let owner_refs = facet_values(OWNED_BY);
+        let mut owners: Vec<String> = owner_refs
+            .iter()
+            .map(|r| entity_view::label_of_ref(r))
+            .collect();
+        owners.sort();
+        owners.dedup();
+        let mut kinds = facet_values("kind");
+        kinds.sort();
+        let mut filter = vec![documented.clone()];
+        if !owner.is_empty() {
+            filter.push(Predicate::In {
+                key: OWNED_BY.to_owned(),
+                values: owner_refs
+                    .iter()
+                    .filter(|r| entity_view::label_of_ref(r).eq_ignore_ascii_case(&owner))
+                    .cloned()
+                    .collect(),
+            });
+        }
+        if !kind.is_empty() {
+            filter.push(Predicate::equals("kind", &kind));
+        }
+        let query = EntityQuery {
+            filter: Predicate::all(filter),
+            order: vec![OrderField::asc("metadata.name")],
+            full_text: (!q.is_empty()).then(|| FullTextFilter {
+                term: q.clone(),
+                fields: ["metadata.name", "metadata.title", "metadata.description"]
+                    .map(str::to_owned)
+                    .to_vec(),
+            }),
+            limit: PAGE_SIZE,
+            offset: Some((page_number - 1).saturating_mul(PAGE_SIZE)),
+            cursor: None,
+        };
+        let page = model
+            .query(&query)
+            .map_err(|err| UiError::Internal(err.to_string()))?;
+        (total, owners, kinds, page)
+    };
+    let entities: Vec<Value> = page
+        .items
+        .iter()
+        .filter_map(|json| serde_json::from_str(json).ok())
+        .collect();
     let statuses = build_statuses(ui).await;
-    let mut owners: Vec<String> = Vec::new();
-    let mut kinds: Vec<String> = Vec::new();
     let mut rows = Vec::new();
     for entity in &entities {
         let summary = entity_view::summary(entity);
-        let owner_label = entity_view::label_of_ref(&summary.owner);
-        if !summary.owner.is_empty() && !owners.contains(&owner_label) {
-            owners.push(owner_label.clone());
-        }
-        if !kinds.contains(&summary.kind) {
-            kinds.push(summary.kind.clone());
-        }
-        if !owner.is_empty() && !owner_label.eq_ignore_ascii_case(&owner) {
-            continue;
-        }
-        if !kind.is_empty() && !summary.kind.eq_ignore_ascii_case(&kind) {
-            continue;
-        }
         let title = if summary.title.is_empty() {
             summary.name.clone()
         } else {
             summary.title.clone()
         };
-        if !q.is_empty()
-            && ![&title, &summary.name, &summary.description]
-                .iter()
-                .any(|t| t.to_lowercase().contains(&q))
-        {
-            continue;
-        }
         let triplet = EntityTriplet::new(&summary.namespace, &summary.kind, &summary.name);
         let status = statuses.get(&entity_ref_of(
             &summary.namespace,
@@ -150,18 +189,33 @@ async fn render_index<S: CatalogStore>(ui: &Ui<S>, params: &Params) -> Result<Ht
             entity_href: summary.url.clone(),
             title,
             kind: summary.kind.clone(),
-            owner: owner_label,
+            owner: summary.owner.clone(),
             description: summary.description.clone(),
             built: built.unwrap_or_else(|| "Not built yet".to_owned()),
             state: status.and_then(|s| state_label(&s.state)),
         });
     }
-    rows.sort_by_key(|r| r.title.to_lowercase());
-    owners.sort();
-    kinds.sort();
+    let page_href = |number: usize| {
+        let number = number.to_string();
+        format!(
+            "/docs?{}",
+            crate::params::query_string([
+                ("q", params.get("q").unwrap_or_default()),
+                ("owner", owner.as_str()),
+                ("kind", kind.as_str()),
+                ("page", number.as_str()),
+            ])
+        )
+    };
+    let first = (page_number - 1) * PAGE_SIZE;
     let ctx = context! {
         rows => ser(&rows),
-        total => entities.len(),
+        total => total,
+        matching => page.total_items,
+        from => if rows.is_empty() { 0 } else { first + 1 },
+        to => first + rows.len(),
+        prev_href => (page_number > 1).then(|| page_href(page_number - 1)),
+        next_href => page.next_cursor.is_some().then(|| page_href(page_number + 1)),
         owners => owners,
         kinds => kinds,
         q => params.get("q").unwrap_or_default(),
@@ -171,6 +225,9 @@ async fn render_index<S: CatalogStore>(ui: &Ui<S>, params: &Params) -> Result<Ht
     };
     ui.page(ui.shell("Docs", "docs"), "docs_index.html", ctx)
 }
+
+/// The read model's key of an entity's owner refs (from the `ownedBy` relations).
+const OWNED_BY: &str = "relations.ownedby";
 
 /// The canonical ref the builder records an entity under.
 fn entity_ref_of(namespace: &str, kind: &str, name: &str) -> String {

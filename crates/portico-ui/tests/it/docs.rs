@@ -450,3 +450,59 @@ async fn the_index_and_the_reader_show_build_states_warnings_and_errors() {
     assert!(page.contains("mkdocs.yml"), "{page}");
     assert!(page.contains("Shared home"), "the last good site: {page}");
 }
+
+/// [`publish_sites`] and 150 more documented components (owner `team-many`), unbuilt.
+fn publish_many(files: &Path) -> PathBuf {
+    let published = publish_sites(files);
+    let many: String = (0..150)
+        .map(|i| {
+            format!(
+                "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: many-docs-{i:03}\n  annotations:\n    backstage.io/techdocs-ref: dir:.\nspec:\n  type: service\n  lifecycle: production\n  owner: team-many\n---\n"
+            )
+        })
+        .collect();
+    std::fs::write(files.join("many.yaml"), many).unwrap();
+    published
+}
+
+/// Docs rows of an index page, in order: the entity names their links end with.
+fn index_rows(html: &str) -> Vec<String> {
+    html.split("<tr><td><a href=\"")
+        .skip(1)
+        .filter_map(|row| {
+            let href = row.split('"').next()?;
+            let href = href.replace("&#x2f;", "/");
+            Some(href.trim_end_matches('/').rsplit('/').next()?.to_owned())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_index_pages_through_many_documented_entities_in_name_order() {
+    let ui = start_with_docs(publish_many).await;
+    let (status, first) = ui.get("/docs").await;
+    assert_eq!(status, 200);
+    let rows = index_rows(&first);
+    assert_eq!(rows.len(), 100, "one page of rows: {rows:?}");
+    assert_eq!(rows[..3], ["fixture-docs", "hostile-docs", "many-docs-000"]);
+    assert_eq!(rows[99], "many-docs-097");
+    assert!(first.contains("1–100 of 153"), "{first}");
+    assert!(first.contains("page=2"), "a link to the next page: {first}");
+
+    let (_, second) = ui.get("/docs?page=2").await;
+    let rows = index_rows(&second);
+    assert_eq!(rows.len(), 53, "{rows:?}");
+    assert_eq!(rows[0], "many-docs-098");
+    assert_eq!(rows[52], "unbuilt-docs");
+    assert!(second.contains(r#"rel="prev""#) && !second.contains(r#"rel="next""#));
+
+    // Filters hold across pages, and their links keep them.
+    let (_, owned) = ui.get("/docs?owner=team-many&page=2").await;
+    let rows = index_rows(&owned);
+    assert_eq!(rows.len(), 50, "{rows:?}");
+    assert_eq!(rows[0], "many-docs-100");
+    assert!(owned.contains("101–150 of 150"), "{owned}");
+    assert!(owned.contains("owner=team-many"), "{owned}");
+    let (_, searched) = ui.get("/docs?q=docs-14").await;
+    assert_eq!(index_rows(&searched).len(), 10, "many-docs-140 … 149");
+}
