@@ -674,9 +674,11 @@ impl<S: CatalogStore> Engine<S> {
                 continue;
             };
             after = Some(last.entity_ref.clone());
-            to_write = tokio::task::spawn_blocking(move || stitch_batch(pending))
-                .await
-                .map_err(|err| EngineError::Internal(format!("stitching failed: {err}")))?;
+            to_write = tokio::task::spawn_blocking(move || {
+                portico_store::stitch_batch(&ModelStitcher, pending)
+            })
+            .await
+            .map_err(|err| EngineError::Internal(format!("stitching failed: {err}")))?;
         }
         if let Some(previous) = indexing.take() {
             previous
@@ -814,18 +816,6 @@ impl<S: CatalogStore> Engine<S> {
             }
         }
     }
-}
-
-/// Builds the final forms of a batch read by [`CatalogStore::pending_stitches`], in parallel.
-fn stitch_batch(pending: Vec<portico_store::PendingStitch>) -> Vec<portico_store::Stitched> {
-    let inputs: Vec<StitchInput<'_>> = pending.iter().map(|p| p.input()).collect();
-    let finals = ModelStitcher.stitch_all(&inputs);
-    drop(inputs);
-    pending
-        .into_iter()
-        .zip(finals)
-        .map(|(p, (final_json, etag))| p.into_stitched(final_json, etag))
-        .collect()
 }
 
 /// Applies stitched entities and removals to the read model. Parsing, flattening and

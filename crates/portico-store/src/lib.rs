@@ -53,6 +53,19 @@ pub trait Stitcher: Send + Sync {
     }
 }
 
+/// Builds the final forms of a batch read by [`CatalogStore::pending_stitches`] with
+/// [`Stitcher::stitch_all`], ready for [`CatalogStore::write_stitched`].
+pub fn stitch_batch(stitcher: &dyn Stitcher, pending: Vec<PendingStitch>) -> Vec<Stitched> {
+    let inputs: Vec<StitchInput<'_>> = pending.iter().map(PendingStitch::input).collect();
+    let finals = stitcher.stitch_all(&inputs);
+    drop(inputs);
+    pending
+        .into_iter()
+        .zip(finals)
+        .map(|(p, (final_json, etag))| p.into_stitched(final_json, etag))
+        .collect()
+}
+
 /// Everything that goes into a final entity.
 #[derive(Debug, Clone, Copy)]
 pub struct StitchInput<'a> {
@@ -148,15 +161,7 @@ pub trait CatalogStore: Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<Vec<StoredEntity>>> + Send {
         async move {
             let pending = self.pending_stitches(None, limit).await?;
-            let inputs: Vec<StitchInput<'_>> = pending.iter().map(PendingStitch::input).collect();
-            let finals = stitcher.stitch_all(&inputs);
-            drop(inputs);
-            let stitched = pending
-                .into_iter()
-                .zip(finals)
-                .map(|(p, (final_json, etag))| p.into_stitched(final_json, etag))
-                .collect();
-            self.write_stitched(stitched).await
+            self.write_stitched(stitch_batch(stitcher, pending)).await
         }
     }
 
