@@ -273,11 +273,15 @@ impl RunObserver for Progress {
                 status,
                 millis,
                 error,
+                skipped_because,
                 ..
             } => {
                 let verdict = match status {
                     StepStatus::Completed => "done".to_owned(),
-                    StepStatus::Skipped => "skipped".to_owned(),
+                    StepStatus::Skipped => match skipped_because {
+                        Some(reason) => format!("skipped: {reason}"),
+                        None => "skipped".to_owned(),
+                    },
                     StepStatus::Failed => format!("FAILED: {}", error.clone().unwrap_or_default()),
                     other => format!("{other:?}").to_lowercase(),
                 };

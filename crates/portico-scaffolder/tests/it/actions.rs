@@ -227,12 +227,33 @@ async fn dry_run_returns_files_and_skips_side_effects() {
             StepStatus::Skipped
         ]
     );
-    assert!(
-        result
-            .report
-            .log
-            .iter()
-            .any(|l| l.message == "Skipping because publish:git does not support dry-run")
+    // Backstage's step lines, as its workflow runner writes them in a dry-run's log: a step
+    // skipped because its action cannot dry-run has no "Finished" line.
+    let log: Vec<(Option<&str>, &str)> = result
+        .report
+        .log
+        .iter()
+        .map(|l| (l.step_id.as_deref(), l.message.as_str()))
+        .collect();
+    assert_eq!(
+        log,
+        [
+            (None, "Starting up task with 3 steps"),
+            (Some("fetch"), "Beginning step fetch:template"),
+            (Some("fetch"), "Fetching template content from ./skeleton"),
+            (Some("fetch"), "Wrote 2 file(s)"),
+            (Some("fetch"), "Finished step fetch:template"),
+            (Some("publish"), "Beginning step publish:git"),
+            (
+                Some("publish"),
+                "Skipping because publish:git does not support dry-run"
+            ),
+            (Some("register"), "Beginning step catalog:register"),
+            (
+                Some("register"),
+                "Skipping because catalog:register does not support dry-run"
+            ),
+        ]
     );
     let json = serde_json::to_value(&result).unwrap();
     assert!(
