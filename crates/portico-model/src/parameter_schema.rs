@@ -283,7 +283,8 @@ mod tests {
                 "spec.parameters[2].properties",
             ]
         );
-        assert!(issues[0].message.contains("\"type\""), "{}", issues[0]);
+        // The path ends at the keyword, so the message need not repeat it.
+        assert_eq!(issues[0].message, "invalid JSON Schema in a parameter page");
         assert!(issues[0].expected.contains("\"string\""), "{}", issues[0]);
         assert_eq!(issues[0].found.as_deref(), Some("\"strin\""));
         assert!(issues[1].expected.contains("list of property names"));
@@ -297,6 +298,18 @@ mod tests {
                 .key("name")
                 .key("type")
         );
+    }
+
+    #[test]
+    fn inside_a_keyword_the_message_names_it() {
+        let issues = check(json!([{"required": ["a", 3]}]));
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert_eq!(issues[0].path.to_string(), "spec.parameters[0].required[1]");
+        assert_eq!(
+            issues[0].message,
+            "invalid JSON Schema in a parameter page (keyword \"required\")"
+        );
+        assert!(issues[0].expected.contains("list of property names"));
     }
 
     #[test]
