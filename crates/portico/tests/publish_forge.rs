@@ -1374,7 +1374,7 @@ fn fetch_reads_remote_skeletons_from_allowed_forge_hosts() {
         let config = config(dir.path(), &fake, host);
         let mut text = std::fs::read_to_string(&config).unwrap();
         text.push_str(&format!(
-            "backend:\n  reading:\n    allow:\n      - host: {host}\n"
+            "backend:\n  reading:\n    allow:\n      - host: {host}\n      - host: files.example\n"
         ));
         std::fs::write(&config, text).unwrap();
         let blob = tree.replace("tree", "blob");
@@ -1477,6 +1477,33 @@ fn fetch_reads_remote_skeletons_from_allowed_forge_hosts() {
             stderr.contains("reading https://elsewhere.example/x.txt is not allowed: add elsewhere.example to backend.reading.allow"),
             "{stderr}"
         );
+
+        // A folder on an allowed host that is no GitHub or GitLab integration has no API to
+        // list it: a clear error before any request, saying what can be read.
+        let folder = fetch_template(
+            dir.path(),
+            "    - id: plain
+      action: fetch:plain
+      input: {url: 'https://files.example/skeletons/service/'}
+",
+        );
+        let before = fake.calls.lock().unwrap().len();
+        let output = Command::new(env!("CARGO_BIN_EXE_portico"))
+            .args(["scaffold", folder.to_str().unwrap(), "--config"])
+            .arg(&config)
+            .args(["--set", "name=orders", "--out"])
+            .arg(out.path().join("folder"))
+            .env("FORGE_TOKEN", TOKEN)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success());
+        assert!(
+            stderr.contains("https://files.example/skeletons/service/ is not a directory Portico can read")
+                && stderr.contains("integrations.github or integrations.gitlab entry"),
+            "{stderr}"
+        );
+        assert_eq!(fake.calls.lock().unwrap().len(), before);
     }
 }
 
@@ -1847,7 +1874,7 @@ fn backstages_request_templates_push_a_branch_and_open_the_request() {
         let config = config(dir.path(), &fake, host);
         let mut text = std::fs::read_to_string(&config).unwrap();
         text.push_str(&format!(
-            "backend:\n  reading:\n    allow:\n      - host: {host}\n"
+            "backend:\n  reading:\n    allow:\n      - host: {host}\n      - host: files.example\n"
         ));
         std::fs::write(&config, text).unwrap();
         let out = tempfile::tempdir().unwrap();
