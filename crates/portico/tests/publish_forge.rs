@@ -1499,8 +1499,9 @@ fn fetch_reads_remote_skeletons_from_allowed_forge_hosts() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!output.status.success());
         assert!(
-            stderr.contains("https://files.example/skeletons/service/ is not a directory Portico can read")
-                && stderr.contains("integrations.github or integrations.gitlab entry"),
+            stderr.contains(
+                "https://files.example/skeletons/service/ is not a directory Portico can read"
+            ) && stderr.contains("integrations.github or integrations.gitlab entry"),
             "{stderr}"
         );
         assert_eq!(fake.calls.lock().unwrap().len(), before);
