@@ -35,6 +35,19 @@ pub(crate) fn check_parameter_pages(
     }
 }
 
+/// Checks parameter pages given as a list (the scaffolder's form of `spec.parameters`); the
+/// issues' paths are `spec.parameters[<index>]…`.
+pub fn check_pages(pages: &[Value]) -> Vec<Issue> {
+    let path = FieldPath::dotted("spec.parameters");
+    let mut issues = Vec::new();
+    for (index, page) in pages.iter().enumerate() {
+        if page.is_object() {
+            check_page(page, &path.index(index), &mut issues);
+        }
+    }
+    issues
+}
+
 fn check_page(page: &Value, page_path: &FieldPath, issues: &mut Vec<Issue>) {
     let before = issues.len();
     check_schema(page, page_path, issues);

@@ -327,6 +327,21 @@ impl Runner {
         if !unknown.is_empty() {
             return Err(PrepareError::UnknownActions(unknown));
         }
+        // A page that is not a schema is the template's fault, named by field as the catalog
+        // names it (a template given to a dry-run or the CLI has not been through the catalog).
+        if let Some(issue) = portico_model::parameter_schema::check_pages(&template.parameters)
+            .into_iter()
+            .next()
+        {
+            let page = match issue.path.segments().get(2) {
+                Some(portico_model::PathSegment::Index(page)) => *page,
+                _ => 0,
+            };
+            return Err(PrepareError::Parameters(ParametersError::Schema {
+                page,
+                message: format!("{}: {issue}", issue.path),
+            }));
+        }
         let mut values = values.clone();
         let pages = active_pages(&template.parameters, &mut values);
         validate_parameters(&pages, &Value::Object(values.clone()))?;

@@ -9,7 +9,10 @@ use std::sync::Arc;
 use super::common::{object, report_json, run};
 use portico_plugin_api::{ActionContext, BoxFuture, PluginError, ScaffolderAction};
 use portico_scaffolder::dry_run::{DryRunRequest, TemplateFiles, dry_run};
-use portico_scaffolder::{ActionRegistry, NoObserver, RunStatus, Runner, StepStatus, Template};
+use portico_scaffolder::{
+    ActionRegistry, NoObserver, ParametersError, PrepareError, RunStatus, Runner, StepStatus,
+    Template,
+};
 use serde_json::{Map, Value, json};
 
 fn template(steps: Value) -> Template {
@@ -259,6 +262,27 @@ async fn dry_run_returns_files_and_skips_side_effects() {
     assert!(
         json["directoryContents"][0]["base64Content"].is_string(),
         "{json}"
+    );
+}
+
+/// A template that did not come through the catalog (a dry-run's, the CLI's) and has a broken
+/// parameter page is refused before any step, naming the field as the catalog would.
+#[tokio::test]
+async fn a_broken_parameter_page_names_its_field() {
+    let runner = Runner::new(ActionRegistry::builtin());
+    let mut broken = template(json!([{"id": "x", "action": "debug:log"}]));
+    broken.parameters = vec![
+        json!({"properties": {"name": {"type": "string"}}}),
+        json!({"properties": {"name": {"type": "strin"}}}),
+    ];
+    let error = runner.prepare(&broken, &Map::new()).unwrap_err();
+    let PrepareError::Parameters(ParametersError::Schema { page, message }) = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(*page, 1);
+    assert!(
+        message.starts_with("spec.parameters[1].properties.name.type: invalid JSON Schema"),
+        "{message}"
     );
 }
 
