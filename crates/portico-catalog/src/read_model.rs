@@ -286,6 +286,12 @@ impl ReadModel {
         self.index.slot(doc).and_then(|s| s.json.text())
     }
 
+    /// Whether the entity with this ref (case-insensitive) is in the model; cheaper than
+    /// [`Self::by_ref`], which decompresses its JSON.
+    pub fn contains_ref(&self, entity_ref: &str) -> bool {
+        self.index.doc_by_ref(&entity_ref.to_lowercase()).is_some()
+    }
+
     /// The stored JSON of the entity with this `metadata.uid` (exact).
     pub fn by_uid(&self, uid: &str) -> Option<Arc<str>> {
         let doc = self.index.doc_by_uid(uid)?;

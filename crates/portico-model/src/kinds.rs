@@ -339,7 +339,7 @@ const BUILTIN_KINDS: &[KindDefinition] = &[
         ],
         relations: &[OWNER],
         variants: &[],
-        check: Some(check_template_steps),
+        check: Some(check_template),
     },
     KindDefinition {
         kind: "AiResource",
@@ -437,7 +437,8 @@ fn check_mcp_remotes(spec: &Map<String, Value>, spec_path: &FieldPath, issues: &
     }
 }
 
-fn check_template_steps(spec: &Map<String, Value>, spec_path: &FieldPath, issues: &mut Vec<Issue>) {
+fn check_template(spec: &Map<String, Value>, spec_path: &FieldPath, issues: &mut Vec<Issue>) {
+    crate::parameter_schema::check_parameter_pages(spec, spec_path, issues);
     let Some(Value::Array(steps)) = spec.get("steps") else {
         return;
     };

@@ -8,6 +8,7 @@ pub mod entity;
 pub mod entity_ref;
 pub mod formats;
 pub mod kinds;
+pub mod parameter_schema;
 pub mod path;
 pub mod relations;
 pub mod source;

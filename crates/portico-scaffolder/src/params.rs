@@ -30,11 +30,11 @@ pub struct ParameterError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParametersError {
     /// A page of `spec.parameters` is not a valid JSON Schema.
-    #[error("invalid template: spec.parameters[{page}] is not a valid JSON Schema: {message}")]
+    #[error("invalid template: {message}")]
     Schema {
         /// The page.
         page: usize,
-        /// The schema compiler's message.
+        /// The field and what is wrong with it.
         message: String,
     },
     /// Some values do not satisfy their page.
@@ -95,7 +95,7 @@ pub fn validate_parameters(pages: &[Value], values: &Value) -> Result<(), Parame
     for (index, page) in pages.iter().enumerate() {
         let validator = jsonschema::draft7::new(page).map_err(|error| ParametersError::Schema {
             page: index,
-            message: error.to_string(),
+            message: format!("spec.parameters[{index}] is not a valid JSON Schema: {error}"),
         })?;
         let page_title = page.get("title").and_then(Value::as_str).map(str::to_owned);
         for error in validator.iter_errors(values) {

@@ -158,7 +158,32 @@ pub enum RunEvent {
         millis: u128,
         /// Why it failed (secrets masked).
         error: Option<String>,
+        /// Why it was skipped, as Backstage words it ("Skipping step <id> because its if
+        /// condition was false", "Skipping because <action> does not support dry-run").
+        skipped_because: Option<String>,
     },
+}
+
+impl RunEvent {
+    /// The log line Backstage's workflow runner writes for a step's start or end, if any:
+    /// "Beginning step <name>", "Finished step <name>" (only when it completed), the reason it
+    /// was skipped. A failure's or a cancel's own log line already says how the step ended.
+    pub fn step_line(&self) -> Option<String> {
+        match self {
+            RunEvent::StepStarted { name, .. } => Some(format!("Beginning step {name}")),
+            RunEvent::StepFinished {
+                name,
+                status: StepStatus::Completed,
+                ..
+            } => Some(format!("Finished step {name}")),
+            RunEvent::StepFinished {
+                status: StepStatus::Skipped,
+                skipped_because,
+                ..
+            } => skipped_because.clone(),
+            RunEvent::StepFinished { .. } | RunEvent::Log { .. } => None,
+        }
+    }
 }
 
 /// Receives a run's events.
@@ -221,13 +246,23 @@ struct Recorder {
 
 impl Recorder {
     fn emit(&self, event: RunEvent) {
-        if let RunEvent::Log { step_id, message } = &event
-            && let Ok(mut log) = self.log.lock()
-        {
-            log.push(LogLine {
+        // The report's log (a dry-run's `log`) holds the step lines too, as Backstage's does.
+        let line = match &event {
+            RunEvent::Log { step_id, message } => Some(LogLine {
                 step_id: step_id.clone(),
                 message: message.clone(),
-            });
+            }),
+            RunEvent::StepStarted { id, .. } | RunEvent::StepFinished { id, .. } => {
+                event.step_line().map(|message| LogLine {
+                    step_id: Some(id.clone()),
+                    message: self.masker.mask(&message),
+                })
+            }
+        };
+        if let Some(line) = line
+            && let Ok(mut log) = self.log.lock()
+        {
+            log.push(line);
         }
         self.observer.on_event(&event);
     }
@@ -292,6 +327,21 @@ impl Runner {
         if !unknown.is_empty() {
             return Err(PrepareError::UnknownActions(unknown));
         }
+        // A page that is not a schema is the template's fault, named by field as the catalog
+        // names it (a template given to a dry-run or the CLI has not been through the catalog).
+        if let Some(issue) = portico_model::parameter_schema::check_pages(&template.parameters)
+            .into_iter()
+            .next()
+        {
+            let page = match issue.path.segments().get(2) {
+                Some(portico_model::PathSegment::Index(page)) => *page,
+                _ => 0,
+            };
+            return Err(PrepareError::Parameters(ParametersError::Schema {
+                page,
+                message: format!("{}: {issue}", issue.path),
+            }));
+        }
         let mut values = values.clone();
         let pages = active_pages(&template.parameters, &mut values);
         validate_parameters(&pages, &Value::Object(values.clone()))?;
@@ -331,6 +381,10 @@ impl Runner {
             .collect();
         let mut status = RunStatus::Completed;
         let mut error = None;
+        recorder.log(
+            None,
+            &format!("Starting up task with {} steps", steps.len()),
+        );
         for (index, step) in steps.iter().enumerate() {
             if request.cancel.load(Ordering::SeqCst) {
                 status = RunStatus::Cancelled;
@@ -350,9 +404,18 @@ impl Runner {
             let outcome = self
                 .run_step(step, &request, &renderer, &mut context, &recorder)
                 .await;
-            let (mut step_status, step_error) = match outcome {
-                Ok(step_status) => (step_status, None),
-                Err(message) => (StepStatus::Failed, Some(recorder.masker.mask(&message))),
+            let (mut step_status, step_error, skipped_because) = match outcome {
+                Ok(StepOutcome::Completed) => (StepStatus::Completed, None, None),
+                Ok(StepOutcome::Skipped(reason)) => (
+                    StepStatus::Skipped,
+                    None,
+                    Some(recorder.masker.mask(&reason)),
+                ),
+                Err(message) => (
+                    StepStatus::Failed,
+                    Some(recorder.masker.mask(&message)),
+                    None,
+                ),
             };
             // A cancel that arrived while the step ran wins over how the step ended: the
             // action may have stopped early (debug:wait) or failed because it was stopped, and
@@ -380,6 +443,7 @@ impl Runner {
                 status: step_status,
                 millis: started.elapsed().as_millis(),
                 error: step_error.clone(),
+                skipped_because: skipped_because.filter(|_| step_status == StepStatus::Skipped),
             });
             if cancelled {
                 status = RunStatus::Cancelled;
@@ -431,21 +495,17 @@ impl Runner {
         renderer: &Renderer,
         context: &mut Value,
         recorder: &Arc<Recorder>,
-    ) -> Result<StepStatus, String> {
+    ) -> Result<StepOutcome, String> {
         let at = |what: &str| format!("step {:?} ({what})", step.id);
         if let Some(condition) = &step.condition {
             let value = renderer
                 .render_value(condition, context)
                 .map_err(|e| format!("{}: {e}", at("if")))?;
             if !is_truthy(Some(&value)) {
-                recorder.log(
-                    Some(&step.id),
-                    &format!(
-                        "Skipping step {} because its if condition was false",
-                        step.id
-                    ),
-                );
-                return Ok(StepStatus::Skipped);
+                return Ok(StepOutcome::Skipped(format!(
+                    "Skipping step {} because its if condition was false",
+                    step.id
+                )));
             }
         }
         let Some(action) = self.actions.get(&step.action).cloned() else {
@@ -506,10 +566,6 @@ impl Runner {
                 ));
             }
             let produced = if request.dry_run && !action.supports_dry_run() {
-                recorder.log(
-                    Some(&step.id),
-                    &format!("Skipping because {} does not support dry-run", step.action),
-                );
                 skipped = true;
                 dry_run_outputs(&action.output_schema())
             } else {
@@ -549,11 +605,21 @@ impl Runner {
             steps.insert(step.id.clone(), json!({ "output": outputs }));
         }
         Ok(if skipped {
-            StepStatus::Skipped
+            StepOutcome::Skipped(format!(
+                "Skipping because {} does not support dry-run",
+                step.action
+            ))
         } else {
-            StepStatus::Completed
+            StepOutcome::Completed
         })
     }
+}
+
+/// How a step that did not fail ended.
+enum StepOutcome {
+    Completed,
+    /// With the log line saying why.
+    Skipped(String),
 }
 
 /// Stand-in outputs of an action skipped in a dry-run, so later steps still render.

@@ -661,15 +661,16 @@ struct EventLog {
 
 impl RunObserver for EventLog {
     fn on_event(&self, event: &RunEvent) {
+        // Each step line carries the step's new status, from which Backstage's UI draws the
+        // steps; a failure is said with its error.
         let body = match event {
-            RunEvent::StepStarted { id, name, .. } => {
-                json!({"message": format!("Beginning step {name}"), "stepId": id, "status": "processing"})
-            }
             RunEvent::Log { step_id, message } => match step_id {
                 Some(step) => json!({"message": message, "stepId": step}),
                 None => json!({"message": message}),
             },
-            // Backstage names the step by its display name at both ends.
+            RunEvent::StepStarted { id, .. } => {
+                json!({"message": event.step_line(), "stepId": id, "status": "processing"})
+            }
             RunEvent::StepFinished {
                 id,
                 name,
@@ -677,12 +678,14 @@ impl RunObserver for EventLog {
                 error,
                 ..
             } => {
+                let message = match (error, event.step_line()) {
+                    (Some(error), _) => format!("Step {name} failed: {error}"),
+                    (None, Some(line)) => line,
+                    // A cancelled step: the runner's own line says so; keep the status change.
+                    (None, None) => format!("Finished step {name}"),
+                };
                 let status = serde_json::to_value(status).unwrap_or(Value::Null);
-                let mut body = json!({"message": format!("Finished step {name}"), "stepId": id, "status": status});
-                if let Some(error) = error {
-                    body["message"] = json!(format!("Step {name} failed: {error}"));
-                }
-                body
+                json!({"message": message, "stepId": id, "status": status})
             }
         };
         let _ = self.events.send(("log".to_owned(), body));

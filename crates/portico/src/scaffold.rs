@@ -101,9 +101,57 @@ pub fn run(args: &ScaffoldArgs) -> ExitCode {
     }
 }
 
+/// The catalog's problems with the Template's `spec.parameters`, as `file:line:col: field:
+/// message`: the runner would refuse them too, but without the line. Other validation issues
+/// are left to the runner, which needs less than the catalog (a template author's draft may
+/// lack an owner).
+fn parameter_problems(path: &Path, text: &str) -> Vec<String> {
+    let limits = portico_model::YamlLimits::default();
+    let parameters = portico_model::FieldPath::dotted("spec.parameters");
+    for document in portico_model::parse_documents(text, &limits)
+        .into_iter()
+        .flatten()
+    {
+        let is_template = document
+            .value
+            .get("kind")
+            .and_then(Value::as_str)
+            .is_some_and(|kind| kind.eq_ignore_ascii_case("template"));
+        if !is_template {
+            continue;
+        }
+        let Err(issues) = portico_model::validate_entity(
+            &document.value,
+            &portico_model::KindRegistry::builtin(),
+        ) else {
+            return Vec::new();
+        };
+        return issues
+            .iter()
+            .filter(|issue| issue.path.starts_with(&parameters))
+            .map(|issue| {
+                format!(
+                    "{}:{}: {}: {issue}",
+                    path.display(),
+                    document.source_map.locate(&issue.path),
+                    issue.path
+                )
+            })
+            .collect();
+    }
+    Vec::new()
+}
+
 fn prepare(args: &ScaffoldArgs) -> anyhow::Result<RunRequest> {
     let text = std::fs::read_to_string(&args.template)
         .with_context(|| format!("cannot read {}", args.template.display()))?;
+    let broken = parameter_problems(&args.template, &text);
+    if !broken.is_empty() {
+        bail!(
+            "the parameters of the template are not valid JSON Schema:\n  {}",
+            broken.join("\n  ")
+        );
+    }
     let template =
         Template::from_yaml(&text).with_context(|| format!("in {}", args.template.display()))?;
     let mut values = match &args.values {
@@ -273,11 +321,15 @@ impl RunObserver for Progress {
                 status,
                 millis,
                 error,
+                skipped_because,
                 ..
             } => {
                 let verdict = match status {
                     StepStatus::Completed => "done".to_owned(),
-                    StepStatus::Skipped => "skipped".to_owned(),
+                    StepStatus::Skipped => match skipped_because {
+                        Some(reason) => format!("skipped: {reason}"),
+                        None => "skipped".to_owned(),
+                    },
                     StepStatus::Failed => format!("FAILED: {}", error.clone().unwrap_or_default()),
                     other => format!("{other:?}").to_lowercase(),
                 };

@@ -77,6 +77,52 @@ fn invalid_entity_exits_1_with_positions() {
 }
 
 #[test]
+fn a_broken_template_parameter_schema_is_reported_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("template.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata:\n  name: broken\n\
+         spec:\n  type: service\n  parameters:\n    - title: Basics\n      required: name\n\
+         \x20     properties:\n        name:\n          type: strin\n          ui:widget: textarea\n\
+         \x20   - properties: 3\n  steps: []\n",
+    )
+    .unwrap();
+    let output = portico(&["validate", file.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let text = stdout(&output);
+    let path = file.display();
+    for line in [
+        format!(
+            "{path}:9:7: error: spec.parameters[0].required: invalid JSON Schema in a parameter page; expected a list of property names (strings), without repeats, found \"name\"\n"
+        ),
+        format!(
+            "{path}:12:11: error: spec.parameters[0].properties.name.type: invalid JSON Schema in a parameter page; expected one of \"string\", \"number\", \"integer\", \"boolean\", \"object\", \"array\", \"null\", or a list of them, found \"strin\"\n"
+        ),
+        format!(
+            "{path}:14:7: error: spec.parameters[1].properties: invalid JSON Schema in a parameter page; expected a mapping from names to schemas, found the number 3\n"
+        ),
+    ] {
+        assert!(text.contains(&line), "{line}\nnot in\n{text}");
+    }
+    assert!(
+        text.ends_with("1 invalid; 3 errors, 0 warnings\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_testdata_templates_are_valid() {
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata");
+    for folder in ["backstage-software-templates", "backstage-sample-templates"] {
+        let output = portico(&["validate", testdata.join(folder).to_str().unwrap()]);
+        let text = stdout(&output);
+        assert_eq!(output.status.code(), Some(0), "{folder}: {text}");
+        assert!(text.contains(" Template"), "{folder}: {text}");
+    }
+}
+
+#[test]
 fn json_format_and_glob() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

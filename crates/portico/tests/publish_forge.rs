@@ -276,7 +276,9 @@ fn repository_read(
     })
 }
 
-/// The GitHub REST subset: `GET /users/{owner}`, `POST /orgs/{org}/repos`, `POST /user/repos`.
+/// The GitHub REST subset: `GET /users/{owner}`, `POST /orgs/{org}/repos`, `POST /user/repos`,
+/// `GET /repos/{o}/{r}`, `POST /repos/{o}/{r}/pulls` and the pull request's reviewers,
+/// assignees and labels.
 fn github_api(fake: &Fake, method: &Method, path: &str, body: &Value) -> Response {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let not_found = || json_response(StatusCode::NOT_FOUND, json!({"message": "Not Found"}));
@@ -331,6 +333,41 @@ fn github_api(fake: &Fake, method: &Method, path: &str, body: &Value) -> Respons
             StatusCode::CREATED,
             json!({"number": 7, "html_url": format!("{}/{owner}/{repo}/pull/7", fake.base())}),
         ),
+        // Only collaborators can be asked for a review; "mallory" is not one.
+        (
+            "POST",
+            [
+                "api",
+                "v3",
+                "repos",
+                _,
+                _,
+                "pulls",
+                "7",
+                "requested_reviewers",
+            ],
+        ) => {
+            if body["reviewers"]
+                .as_array()
+                .is_some_and(|r| r.contains(&json!("mallory")))
+            {
+                return json_response(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({"message": "Reviews may only be requested from collaborators."}),
+                );
+            }
+            json_response(
+                StatusCode::CREATED,
+                json!({"number": 7, "requested_reviewers": body["reviewers"], "requested_teams": body["team_reviewers"]}),
+            )
+        }
+        ("POST", ["api", "v3", "repos", _, _, "issues", "7", "assignees"]) => json_response(
+            StatusCode::CREATED,
+            json!({"number": 7, "assignees": body["assignees"]}),
+        ),
+        ("POST", ["api", "v3", "repos", _, _, "issues", "7", "labels"]) => {
+            json_response(StatusCode::OK, body["labels"].clone())
+        }
         ("POST", ["api", "v3", "orgs", org, "repos"]) => create(org),
         // The token belongs to the user "dev".
         ("POST", ["api", "v3", "user", "repos"]) => create("dev"),
@@ -338,7 +375,8 @@ fn github_api(fake: &Fake, method: &Method, path: &str, body: &Value) -> Respons
     }
 }
 
-/// The GitLab REST subset: `GET /namespaces?search=`, `POST /projects`.
+/// The GitLab REST subset: `GET /namespaces?search=`, `POST /projects`, `GET /projects/{id}`,
+/// `GET /users?username=`, `POST /projects/{id}/merge_requests`.
 fn gitlab_api(
     fake: &Fake,
     method: &Method,
@@ -405,6 +443,17 @@ fn gitlab_api(
                     "web_url": format!("{}/{project}", fake.base()),
                 }),
             )
+        }
+        ("GET", "/api/v4/users") => {
+            let name = query
+                .and_then(|q| q.strip_prefix("username="))
+                .unwrap_or_default();
+            let users = match name {
+                "alice" => json!([{"id": 11, "username": "alice"}]),
+                "bob" => json!([{"id": 12, "username": "bob"}]),
+                _ => json!([]),
+            };
+            json_response(StatusCode::OK, users)
         }
         ("POST", "/api/v4/projects/42/merge_requests") => json_response(
             StatusCode::CREATED,
@@ -1325,7 +1374,7 @@ fn fetch_reads_remote_skeletons_from_allowed_forge_hosts() {
         let config = config(dir.path(), &fake, host);
         let mut text = std::fs::read_to_string(&config).unwrap();
         text.push_str(&format!(
-            "backend:\n  reading:\n    allow:\n      - host: {host}\n"
+            "backend:\n  reading:\n    allow:\n      - host: {host}\n      - host: files.example\n"
         ));
         std::fs::write(&config, text).unwrap();
         let blob = tree.replace("tree", "blob");
@@ -1428,6 +1477,34 @@ fn fetch_reads_remote_skeletons_from_allowed_forge_hosts() {
             stderr.contains("reading https://elsewhere.example/x.txt is not allowed: add elsewhere.example to backend.reading.allow"),
             "{stderr}"
         );
+
+        // A folder on an allowed host that is no GitHub or GitLab integration has no API to
+        // list it: a clear error before any request, saying what can be read.
+        let folder = fetch_template(
+            dir.path(),
+            "    - id: plain
+      action: fetch:plain
+      input: {url: 'https://files.example/skeletons/service/'}
+",
+        );
+        let before = fake.calls.lock().unwrap().len();
+        let output = Command::new(env!("CARGO_BIN_EXE_portico"))
+            .args(["scaffold", folder.to_str().unwrap(), "--config"])
+            .arg(&config)
+            .args(["--set", "name=orders", "--out"])
+            .arg(out.path().join("folder"))
+            .env("FORGE_TOKEN", TOKEN)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success());
+        assert!(
+            stderr.contains(
+                "https://files.example/skeletons/service/ is not a directory Portico can read"
+            ) && stderr.contains("integrations.github or integrations.gitlab entry"),
+            "{stderr}"
+        );
+        assert_eq!(fake.calls.lock().unwrap().len(), before);
     }
 }
 
@@ -1442,6 +1519,22 @@ fn pull_and_merge_requests_push_a_branch_and_open_the_request() {
         let (owner, action) = match kind {
             Kind::GitHub => ("acme", "publish:github:pull-request"),
             Kind::GitLab => ("platform", "publish:gitlab:merge-request"),
+        };
+        // Each forge's way of naming people and labels; `update` stays unapplied on both.
+        let people = match kind {
+            Kind::GitHub => {
+                "        reviewers: [alice, mallory, alice]
+        teamReviewers: [platform-team]
+        assignees: [alice]
+        labels: [scaffolded, docs]
+        update: true"
+            }
+            Kind::GitLab => {
+                "        assignee: alice
+        reviewers: [bob, nobody]
+        labels: 'scaffolded, docs'
+        update: true"
+            }
         };
         seed_skeleton(&fake, owner, "skel");
         let dir = tempfile::tempdir().unwrap();
@@ -1469,7 +1562,7 @@ fn pull_and_merge_requests_push_a_branch_and_open_the_request() {
         targetPath: 'services/${{{{ parameters.name }}}}'
         draft: true
         gitAuthorName: Template Bot
-        reviewers: [alice]
+{people}
   output:
     change: '${{{{ steps.change.output }}}}'
 "
@@ -1484,7 +1577,7 @@ fn pull_and_merge_requests_push_a_branch_and_open_the_request() {
         );
         assert!(run.output.status.success(), "{kind:?}: {}", run.stderr);
         assert!(
-            run.stderr.contains("not supported yet, ignored: reviewers"),
+            run.stderr.contains("not supported, ignored: update\n"),
             "{}",
             run.stderr
         );
@@ -1502,12 +1595,34 @@ fn pull_and_merge_requests_push_a_branch_and_open_the_request() {
                     names,
                     [
                         "GET /api/v3/repos/acme/skel",
-                        "POST /api/v3/repos/acme/skel/pulls"
+                        "POST /api/v3/repos/acme/skel/pulls",
+                        "POST /api/v3/repos/acme/skel/pulls/7/requested_reviewers",
+                        "POST /api/v3/repos/acme/skel/issues/7/assignees",
+                        "POST /api/v3/repos/acme/skel/issues/7/labels",
                     ]
                 );
                 assert_eq!(
                     calls[1].1,
                     json!({"title": "Add orders", "body": "Adds the orders service", "head": "add-orders", "base": "main", "draft": true})
+                );
+                assert_eq!(
+                    calls[2].1,
+                    json!({"reviewers": ["alice", "mallory"], "team_reviewers": ["platform-team"]})
+                );
+                // The pull request is open: a refused review request is a warning, and the
+                // assignees and labels are still added.
+                assert!(
+                    run.stderr.contains("Warning: could not add reviewers to pull request 7: publish:github:pull-request: adding reviewers failed: HTTP 422 from the GitHub API: Reviews may only be requested from collaborators."),
+                    "{}",
+                    run.stderr
+                );
+                assert_eq!(calls[3].1, json!({"assignees": ["alice"]}));
+                assert_eq!(calls[4].1, json!({"labels": ["scaffolded", "docs"]}));
+                assert!(
+                    run.stderr
+                        .contains("Added labels [scaffolded, docs] to pull request 7"),
+                    "{}",
+                    run.stderr
                 );
             }
             Kind::GitLab => {
@@ -1519,12 +1634,21 @@ fn pull_and_merge_requests_push_a_branch_and_open_the_request() {
                     names,
                     [
                         "GET /api/v4/projects/platform%2Fskel",
+                        "GET /api/v4/users?username=alice",
+                        "GET /api/v4/users?username=bob",
+                        "GET /api/v4/users?username=nobody",
                         "POST /api/v4/projects/42/merge_requests"
                     ]
                 );
                 assert_eq!(
-                    calls[1].1,
-                    json!({"source_branch": "add-orders", "target_branch": "main", "title": "Draft: Add orders", "description": "Adds the orders service", "remove_source_branch": false})
+                    calls[4].1,
+                    json!({"source_branch": "add-orders", "target_branch": "main", "title": "Draft: Add orders", "description": "Adds the orders service", "remove_source_branch": false,
+                           "assignee_ids": [11], "reviewer_ids": [12], "labels": "scaffolded,docs"})
+                );
+                assert!(
+                    run.stderr.contains("no GitLab user \"nobody\""),
+                    "{}",
+                    run.stderr
                 );
             }
         }
@@ -1751,7 +1875,7 @@ fn backstages_request_templates_push_a_branch_and_open_the_request() {
         let config = config(dir.path(), &fake, host);
         let mut text = std::fs::read_to_string(&config).unwrap();
         text.push_str(&format!(
-            "backend:\n  reading:\n    allow:\n      - host: {host}\n"
+            "backend:\n  reading:\n    allow:\n      - host: {host}\n      - host: files.example\n"
         ));
         std::fs::write(&config, text).unwrap();
         let out = tempfile::tempdir().unwrap();

@@ -90,6 +90,39 @@ fn refuses_bad_values_and_unknown_actions_before_any_step() {
     );
 }
 
+/// A parameter page that is not valid JSON Schema is refused before any step, with the file
+/// and line of the field, as `portico validate` reports it.
+#[test]
+fn a_broken_parameter_schema_is_refused_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let template = dir.path().join("template.yaml");
+    std::fs::write(
+        &template,
+        "apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata:\n  name: broken\n\
+         spec:\n  type: service\n  parameters:\n    - title: Basics\n      properties:\n\
+         \x20       name:\n          type: strin\n  steps:\n    - id: log\n      action: debug:log\n\
+         \x20     input: {message: hi}\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let output = portico(&[
+        "scaffold",
+        template.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}:11:11: spec.parameters[0].properties.name.type: invalid JSON Schema in a parameter page; expected one of \"string\"",
+            template.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("[1/"), "no step may run: {stderr}");
+}
+
 #[test]
 fn runs_a_backstage_sample_template_and_prints_its_output() {
     let dir = tempfile::tempdir().unwrap();

@@ -255,6 +255,54 @@ async fn broken_file_keeps_last_good_version_and_shows_the_error() {
     }
 }
 
+const GOOD_TEMPLATE: &str = "apiVersion: scaffolder.backstage.io/v1beta3
+kind: Template
+metadata:
+  name: svc
+spec:
+  type: service
+  owner: team-a
+  parameters:
+    - title: Basics
+      properties:
+        name:
+          type: string
+          ui:widget: textarea
+  steps: []
+";
+
+#[tokio::test]
+async fn a_template_with_a_broken_parameter_schema_keeps_its_last_good_version() {
+    for db in Db::all() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("template.yaml");
+        std::fs::write(&file, GOOD_TEMPLATE).unwrap();
+        let (engine, _) = engine(&db, CatalogSettings::default()).await;
+        register_file(&engine, file.clone()).await;
+        let before = entity(&engine, "template:default/svc").unwrap();
+        assert!(before.get("status").is_none(), "{before}");
+        // A typo in a parameter's type: only a task run noticed it before.
+        std::fs::write(&file, GOOD_TEMPLATE.replace("type: string", "type: strin")).unwrap();
+        engine.refresh_entity("template:default/svc").await.unwrap();
+        let after = entity(&engine, "template:default/svc").unwrap();
+        assert_eq!(
+            after["spec"]["parameters"][0]["properties"]["name"]["type"],
+            "string",
+            "{}: last good version kept",
+            db.name()
+        );
+        let item = &after["status"]["items"][0];
+        assert_eq!(item["level"], "error");
+        let message = item["message"].as_str().unwrap();
+        assert!(
+            message.contains("template.yaml:12:")
+                && message.contains("spec.parameters[0].properties.name.type: invalid JSON Schema")
+                && message.contains("found \"strin\""),
+            "{message}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn removed_file_orphans_or_deletes_its_entities() {
     for db in Db::all() {

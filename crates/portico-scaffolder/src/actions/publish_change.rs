@@ -4,6 +4,12 @@
 //! over it at `targetPath`, commit them on a new branch, push that branch over HTTP(S), and open
 //! the pull (merge) request through the API.
 //!
+//! People and labels: GitHub takes them after the pull request exists (`requested_reviewers`,
+//! `issues/{n}/assignees`, `issues/{n}/labels`, one call each, a refusal only warned about since
+//! the request is open); GitLab takes them in the merge request itself (`assignee_ids` and
+//! `reviewer_ids` from `GET /users?username=`, `labels` as one field). Inputs that would need
+//! more than that are accepted and named in a warning.
+//!
 //! The token reaches git exactly as for `publish:github` (an `extraHeader` for the repository's
 //! origin through `GIT_CONFIG_*`, credential helpers off) and is scrubbed from every error.
 
@@ -20,22 +26,59 @@ use crate::filters::parse_repo_url;
 use crate::forge::{ForgeMethod, PublishSettings};
 use crate::workspace::{self, TreeEntry, resolve_in};
 
-/// Backstage inputs accepted and not applied yet; a step that gives one is told so in its log.
-const NOT_YET: &[&str] = &[
-    "reviewers",
-    "teamReviewers",
-    "assignees",
-    "assignee",
-    "labels",
-    "update",
-    "forceFork",
-    "forceEmptyGitAuthor",
-    "createWhenEmpty",
-    "commitAction",
-    "gitCommitMessage",
-    "filesToDelete",
-    "projectid",
-];
+/// Backstage inputs accepted and not applied (they need more than a REST call each: updating an
+/// existing request, forks, commit actions); a step that gives one is told so in its log.
+/// `labels` and the people on the request are applied, each forge its own way.
+fn not_applied(forge: Forge) -> &'static [&'static str] {
+    match forge {
+        // GitHub names people with `assignees` (a list); `assignee` is GitLab's.
+        Forge::GitHub => &[
+            "assignee",
+            "update",
+            "forceFork",
+            "forceEmptyGitAuthor",
+            "createWhenEmpty",
+            "commitAction",
+            "gitCommitMessage",
+            "filesToDelete",
+            "projectid",
+        ],
+        // GitLab has no team reviewers, and one `assignee`.
+        Forge::GitLab => &[
+            "teamReviewers",
+            "assignees",
+            "assignReviewersFromApprovalRules",
+            "update",
+            "forceFork",
+            "forceEmptyGitAuthor",
+            "createWhenEmpty",
+            "commitAction",
+            "gitCommitMessage",
+            "filesToDelete",
+            "projectid",
+        ],
+    }
+}
+
+/// Reads `key` as a list of strings, also from one string (GitLab's `labels` may be either);
+/// repeats dropped, order kept.
+fn list_or_string(input: &Input<'_>, key: &str) -> Result<Vec<String>, PluginError> {
+    let items = match input.str(key) {
+        Ok(Some(text)) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Ok(None) => Vec::new(),
+        Err(_) => input.strings(key)?,
+    };
+    let mut seen = std::collections::HashSet::new();
+    Ok(items
+        .into_iter()
+        .filter(|item| seen.insert(item.clone()))
+        .collect())
+}
 
 /// The repository a change is proposed to.
 struct Target {
@@ -141,6 +184,151 @@ impl Call<'_> {
     }
 }
 
+impl Call<'_> {
+    /// GitHub: after the pull request exists, one call each for reviewers (users and teams
+    /// together), assignees and labels. The request is open already, so a refused call is a
+    /// warning in the log, not a failed step (as Backstage treats reviewers).
+    async fn decorate_pull_request(
+        &self,
+        ctx: &ActionContext,
+        owner: &str,
+        repo: &str,
+        number: &Value,
+        people: &People,
+    ) {
+        if number.is_null() {
+            ctx.log("Warning: GitHub did not say the pull request's number; reviewers, assignees and labels are not added");
+            return;
+        }
+        let base = format!("/repos/{}/{}", encode(owner), encode(repo));
+        let mut calls = Vec::new();
+        if !people.reviewers.is_empty() || !people.team_reviewers.is_empty() {
+            let mut body = Map::new();
+            if !people.reviewers.is_empty() {
+                body.insert("reviewers".into(), json!(people.reviewers));
+            }
+            if !people.team_reviewers.is_empty() {
+                body.insert("team_reviewers".into(), json!(people.team_reviewers));
+            }
+            calls.push((
+                "reviewers",
+                format!("{base}/pulls/{number}/requested_reviewers"),
+                Value::Object(body),
+            ));
+        }
+        if !people.assignees.is_empty() {
+            calls.push((
+                "assignees",
+                format!("{base}/issues/{number}/assignees"),
+                json!({"assignees": people.assignees}),
+            ));
+        }
+        if !people.labels.is_empty() {
+            calls.push((
+                "labels",
+                format!("{base}/issues/{number}/labels"),
+                json!({"labels": people.labels}),
+            ));
+        }
+        for (what, path, body) in calls {
+            let listed = body
+                .as_object()
+                .map(|object| {
+                    object
+                        .values()
+                        .filter_map(Value::as_array)
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            match self.send(ForgeMethod::Post, &path, Some(body)).await {
+                Ok(response) if matches!(response.status, 200 | 201) => {
+                    ctx.log(&format!("Added {what} [{listed}] to pull request {number}"));
+                }
+                Ok(response) => ctx.log(&format!(
+                    "Warning: could not add {what} to pull request {number}: {}",
+                    self.unexpected(&format!("adding {what}"), &response)
+                )),
+                Err(error) => ctx.log(&format!(
+                    "Warning: could not add {what} to pull request {number}: {error}"
+                )),
+            }
+        }
+    }
+
+    /// GitLab takes people by user id: `GET /users?username=` for each name. A name GitLab does
+    /// not know is left out with a warning, and the merge request is opened without it (as
+    /// Backstage does).
+    async fn gitlab_user_ids(
+        &self,
+        ctx: &ActionContext,
+        role: &str,
+        names: &[String],
+    ) -> Vec<Value> {
+        let mut ids = Vec::new();
+        for name in names {
+            let path = format!("/users?username={}", encode(name));
+            let found = match self.send(ForgeMethod::Get, &path, None).await {
+                Ok(found) if found.status == 200 => found
+                    .body
+                    .as_array()
+                    .and_then(|users| users.first())
+                    .and_then(|user| user.get("id"))
+                    .cloned(),
+                Ok(_) | Err(_) => None,
+            };
+            match found {
+                Some(id) => ids.push(id),
+                None => ctx.log(&format!(
+                    "Warning: no GitLab user {name:?} on {}; the merge request is opened without this {role}",
+                    self.host
+                )),
+            }
+        }
+        ids
+    }
+}
+
+/// Who and what a request is decorated with, from the step's input.
+struct People {
+    reviewers: Vec<String>,
+    team_reviewers: Vec<String>,
+    assignees: Vec<String>,
+    labels: Vec<String>,
+}
+
+impl People {
+    fn read(forge: Forge, input: &Input<'_>) -> Result<Self, PluginError> {
+        let dedup = |items: Vec<String>| {
+            let mut seen = std::collections::HashSet::new();
+            items
+                .into_iter()
+                .filter(|item| seen.insert(item.clone()))
+                .collect::<Vec<_>>()
+        };
+        Ok(match forge {
+            Forge::GitHub => Self {
+                reviewers: dedup(input.strings("reviewers")?),
+                team_reviewers: dedup(input.strings("teamReviewers")?),
+                assignees: dedup(input.strings("assignees")?),
+                labels: dedup(input.strings("labels")?),
+            },
+            Forge::GitLab => Self {
+                reviewers: dedup(input.strings("reviewers")?),
+                team_reviewers: Vec::new(),
+                assignees: input
+                    .str("assignee")?
+                    .map(str::to_owned)
+                    .into_iter()
+                    .collect(),
+                labels: list_or_string(input, "labels")?,
+            },
+        })
+    }
+}
+
 /// Lays the files of `source` over `checkout` at `target` (a path inside it).
 fn overlay(
     source: &Path,
@@ -208,17 +396,38 @@ impl ScaffolderAction for PublishChange {
             "allowedHosts": {"type": "array", "items": {"type": "string"}, "description": "When given, repoUrl's host must be one of these"},
         });
         let ignored = format!(
-            "Accepted and not applied yet (the step log says so): {}",
-            NOT_YET.join(", ")
+            "Accepted and not applied (the step log says so): {}",
+            not_applied(self.forge).join(", ")
         );
+        let names =
+            |what: &str| json!({"type": "array", "items": {"type": "string"}, "description": what});
         if let Some(object) = properties.as_object_mut() {
             match self.forge {
                 Forge::GitHub => {
                     object.insert("draft".into(), json!({"type": "boolean", "description": "Create the pull request as a draft"}));
+                    object.insert(
+                        "reviewers".into(),
+                        names("Users (logins) asked to review the pull request"),
+                    );
+                    object.insert(
+                        "teamReviewers".into(),
+                        names("Teams (slugs) asked to review the pull request"),
+                    );
+                    object.insert(
+                        "assignees".into(),
+                        names("Users (logins) the pull request is assigned to"),
+                    );
+                    object.insert("labels".into(), names("Labels put on the pull request"));
                 }
                 Forge::GitLab => {
                     object.insert("removeSourceBranch".into(), json!({"type": "boolean", "description": "Delete the source branch when the request is merged"}));
                     object.insert("draft".into(), json!({"type": "boolean", "description": "Mark the merge request as a draft"}));
+                    object.insert("assignee".into(), json!({"type": "string", "description": "The GitLab username the merge request is assigned to"}));
+                    object.insert(
+                        "reviewers".into(),
+                        names("GitLab usernames asked to review the merge request"),
+                    );
+                    object.insert("labels".into(), json!({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}], "description": "Labels put on the merge request (a list, or one comma-separated string)"}));
                 }
             }
         }
@@ -277,14 +486,15 @@ impl ScaffolderAction for PublishChange {
                     "{action}: targetPath {target_path:?} must be a relative path inside the repository"
                 )));
             }
-            let ignored: Vec<&str> = NOT_YET
+            let people = People::read(self.forge, &input)?;
+            let ignored: Vec<&str> = not_applied(self.forge)
                 .iter()
                 .copied()
                 .filter(|key| input.get(key).is_some())
                 .collect();
             if !ignored.is_empty() {
                 ctx.log(&format!(
-                    "Warning: not supported yet, ignored: {}",
+                    "Warning: not supported, ignored: {}",
                     ignored.join(", ")
                 ));
             }
@@ -374,17 +584,40 @@ impl ScaffolderAction for PublishChange {
                 Forge::GitHub => json!({
                     "title": title, "body": description, "head": branch, "base": base, "draft": draft,
                 }),
-                Forge::GitLab => json!({
-                    "source_branch": branch,
-                    "target_branch": base,
-                    // GitLab marks drafts by the title.
-                    "title": if draft { format!("Draft: {title}") } else { title.to_owned() },
-                    "description": description,
-                    "remove_source_branch": input.bool("removeSourceBranch")?,
-                }),
+                Forge::GitLab => {
+                    let mut body = json!({
+                        "source_branch": branch,
+                        "target_branch": base,
+                        // GitLab marks drafts by the title.
+                        "title": if draft { format!("Draft: {title}") } else { title.to_owned() },
+                        "description": description,
+                        "remove_source_branch": input.bool("removeSourceBranch")?,
+                    });
+                    // People go in by id, labels as one comma-separated field.
+                    let assignees = call
+                        .gitlab_user_ids(&ctx, "assignee", &people.assignees)
+                        .await;
+                    if !assignees.is_empty() {
+                        body["assignee_ids"] = Value::Array(assignees);
+                    }
+                    let reviewers = call
+                        .gitlab_user_ids(&ctx, "reviewer", &people.reviewers)
+                        .await;
+                    if !reviewers.is_empty() {
+                        body["reviewer_ids"] = Value::Array(reviewers);
+                    }
+                    if !people.labels.is_empty() {
+                        body["labels"] = Value::String(people.labels.join(","));
+                    }
+                    body
+                }
             };
             let opened = call.open(owner, repo, &found, body).await?;
             ctx.log(&format!("Opened {}", opened.url));
+            if self.forge == Forge::GitHub {
+                call.decorate_pull_request(&ctx, owner, repo, &opened.number, &people)
+                    .await;
+            }
             let mut output = Map::new();
             output.insert("targetBranchName".into(), Value::String(base));
             match self.forge {

@@ -9,7 +9,10 @@ use std::sync::Arc;
 use super::common::{object, report_json, run};
 use portico_plugin_api::{ActionContext, BoxFuture, PluginError, ScaffolderAction};
 use portico_scaffolder::dry_run::{DryRunRequest, TemplateFiles, dry_run};
-use portico_scaffolder::{ActionRegistry, NoObserver, RunStatus, Runner, StepStatus, Template};
+use portico_scaffolder::{
+    ActionRegistry, NoObserver, ParametersError, PrepareError, RunStatus, Runner, StepStatus,
+    Template,
+};
 use serde_json::{Map, Value, json};
 
 fn template(steps: Value) -> Template {
@@ -227,17 +230,59 @@ async fn dry_run_returns_files_and_skips_side_effects() {
             StepStatus::Skipped
         ]
     );
-    assert!(
-        result
-            .report
-            .log
-            .iter()
-            .any(|l| l.message == "Skipping because publish:git does not support dry-run")
+    // Backstage's step lines, as its workflow runner writes them in a dry-run's log: a step
+    // skipped because its action cannot dry-run has no "Finished" line.
+    let log: Vec<(Option<&str>, &str)> = result
+        .report
+        .log
+        .iter()
+        .map(|l| (l.step_id.as_deref(), l.message.as_str()))
+        .collect();
+    assert_eq!(
+        log,
+        [
+            (None, "Starting up task with 3 steps"),
+            (Some("fetch"), "Beginning step fetch:template"),
+            (Some("fetch"), "Fetching template content from ./skeleton"),
+            (Some("fetch"), "Wrote 2 file(s)"),
+            (Some("fetch"), "Finished step fetch:template"),
+            (Some("publish"), "Beginning step publish:git"),
+            (
+                Some("publish"),
+                "Skipping because publish:git does not support dry-run"
+            ),
+            (Some("register"), "Beginning step catalog:register"),
+            (
+                Some("register"),
+                "Skipping because catalog:register does not support dry-run"
+            ),
+        ]
     );
     let json = serde_json::to_value(&result).unwrap();
     assert!(
         json["directoryContents"][0]["base64Content"].is_string(),
         "{json}"
+    );
+}
+
+/// A template that did not come through the catalog (a dry-run's, the CLI's) and has a broken
+/// parameter page is refused before any step, naming the field as the catalog would.
+#[tokio::test]
+async fn a_broken_parameter_page_names_its_field() {
+    let runner = Runner::new(ActionRegistry::builtin());
+    let mut broken = template(json!([{"id": "x", "action": "debug:log"}]));
+    broken.parameters = vec![
+        json!({"properties": {"name": {"type": "string"}}}),
+        json!({"properties": {"name": {"type": "strin"}}}),
+    ];
+    let error = runner.prepare(&broken, &Map::new()).unwrap_err();
+    let PrepareError::Parameters(ParametersError::Schema { page, message }) = &error else {
+        panic!("{error:?}");
+    };
+    assert_eq!(*page, 1);
+    assert!(
+        message.starts_with("spec.parameters[1].properties.name.type: invalid JSON Schema"),
+        "{message}"
     );
 }
 

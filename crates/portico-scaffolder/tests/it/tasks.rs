@@ -134,6 +134,60 @@ async fn a_task_completes_on_postgres() {
     store.close().await;
 }
 
+/// The task's log has Backstage's step lines with each step's status: a skipped step says why
+/// (status `skipped`) and has no "Finished" line, as in Backstage's workflow runner.
+#[tokio::test]
+async fn task_events_carry_backstage_step_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        SqlStore::open_sqlite(&dir.path().join("portico.db"))
+            .await
+            .unwrap(),
+    );
+    let engine = Arc::new(TaskEngine::new(
+        store,
+        Runner::new(ActionRegistry::builtin()),
+        options(dir.path(), 2000),
+        None,
+    ));
+    let _stop = start(&engine);
+    let steps = json!([
+        {"id": "say", "name": "Say", "action": "debug:log", "input": {"message": "hi"}},
+        {"id": "never", "name": "Never", "if": "${{ parameters.who === 'nobody' }}", "action": "debug:log", "input": {"message": "no"}},
+    ]);
+    let id = engine
+        .create(run(json!({"who": "world"}), json!({}), steps))
+        .await
+        .unwrap();
+    let task = wait_for_end(&engine, &id).await;
+    assert_eq!(task["status"], "completed", "{task}");
+    let events = engine.events(&id, None).await.unwrap();
+    let lines: Vec<(String, String, String)> = events
+        .iter()
+        .filter(|e| e["type"] == "log")
+        .map(|e| {
+            let text = |key: &str| e["body"][key].as_str().unwrap_or("").to_owned();
+            (text("stepId"), text("message"), text("status"))
+        })
+        .collect();
+    let expected: Vec<(String, String, String)> = [
+        ("", "Starting up task with 2 steps", ""),
+        ("say", "Beginning step Say", "processing"),
+        ("say", "hi", ""),
+        ("say", "Finished step Say", "completed"),
+        ("never", "Beginning step Never", "processing"),
+        (
+            "never",
+            "Skipping step never because its if condition was false",
+            "skipped",
+        ),
+    ]
+    .iter()
+    .map(|(a, b, c)| ((*a).to_owned(), (*b).to_owned(), (*c).to_owned()))
+    .collect();
+    assert_eq!(lines, expected);
+}
+
 /// A worker died mid-task (its claim is never renewed): after the lease the task is claimed
 /// again; without secrets it starts over and completes, with secrets it fails saying why.
 #[tokio::test]

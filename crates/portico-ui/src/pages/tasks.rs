@@ -162,6 +162,9 @@ struct TaskView {
     template_url: String,
     created_at: String,
     created_by: String,
+    /// The creator's entity page, empty when the catalog has no such entity (a guest without
+    /// a User entity): the name is shown as text then, not as a link to a missing page.
+    created_by_url: String,
     steps: Vec<StepView>,
     log: Vec<LogLine>,
     last_event: String,
@@ -169,6 +172,15 @@ struct TaskView {
     links: Vec<OutputLink>,
     texts: Vec<OutputText>,
     error: String,
+}
+
+/// The entity page of a task's creator when the catalog has that entity, else empty.
+fn creator_url(read_model: &portico_catalog::read_model::ReadModel, created_by: &str) -> String {
+    if !created_by.is_empty() && read_model.contains_ref(created_by) {
+        entity_view::url_of_ref(created_by)
+    } else {
+        String::new()
+    }
 }
 
 /// Only links a browser may follow safely: http(s) and paths of this site.
@@ -302,6 +314,7 @@ fn task_view(task: &Value, events: &[Value]) -> TaskView {
         status_label: status_label(&status),
         created_at: short_time(task["createdAt"].as_str().unwrap_or_default()),
         created_by: task["createdBy"].as_str().unwrap_or_default().to_owned(),
+        created_by_url: String::new(),
         template_title,
         template_url,
         status,
@@ -320,7 +333,8 @@ pub(crate) async fn page<S: CatalogStore>(ui: UiState<S>, Path(id): Path<String>
         let service = service(&ui)?;
         let task = service.task(id.clone()).await.map_err(service_error)?;
         let events = service.events(id, None).await.map_err(service_error)?;
-        let view = task_view(&task, &events);
+        let mut view = task_view(&task, &events);
+        view.created_by_url = creator_url(&ui.engine.read_model(), &view.created_by);
         ui.page(
             ui.shell(view.template_title.clone(), "create"),
             "task.html",
@@ -368,6 +382,7 @@ struct TaskRow {
     status_label: &'static str,
     created_at: String,
     created_by: String,
+    created_by_url: String,
 }
 
 /// `GET /create/tasks?owner=mine|all&status=&page=`.
@@ -407,6 +422,7 @@ pub(crate) async fn list<S: CatalogStore>(
         };
         let listed = service.list_tasks(filter).await.map_err(service_error)?;
         let total = listed["totalTasks"].as_u64().unwrap_or(0);
+        let read_model = ui.engine.read_model();
         let rows: Vec<TaskRow> = listed["tasks"]
             .as_array()
             .map(|tasks| {
@@ -420,6 +436,10 @@ pub(crate) async fn list<S: CatalogStore>(
                             title: template_of(task).0,
                             status_label: status_label(&status),
                             created_at: short_time(task["createdAt"].as_str().unwrap_or_default()),
+                            created_by_url: creator_url(
+                                &read_model,
+                                task["createdBy"].as_str().unwrap_or_default(),
+                            ),
                             created_by: task["createdBy"].as_str().unwrap_or_default().to_owned(),
                             status,
                             id,

@@ -176,7 +176,7 @@ fn page_errors(
             .collect(),
         Err(ParametersError::Schema { message, .. }) => {
             return Err(UiError::Input(format!(
-                "This template cannot be run: its parameter page {} is not a valid JSON Schema ({message}).",
+                "This template cannot be run: {message} (parameter page {}).",
                 page_title(page, index)
             )));
         }

@@ -567,6 +567,50 @@ async fn the_task_list_shows_mine_or_all_newest_first() {
     assert_eq!(ui.get("/create/tasks/no-such-task").await.0, 404);
 }
 
+/// The creator links to their User page only when the catalog has that entity; a creator with
+/// no User entity (a guest on a catalog without one) is plain text, not a link to a 404.
+#[tokio::test]
+async fn the_creator_links_only_to_a_user_the_catalog_has() {
+    let ui = start_scaffolder(Worker::Stopped).await;
+    let service = ui.scaffolder.clone().unwrap();
+    let mut ids = Vec::new();
+    // The examples' catalog has user:default/guest (acme's team-a), not user:default/nobody.
+    for creator in ["user:default/guest", "user:default/nobody"] {
+        let id = service
+            .create_task(
+                "template:default/slow".to_owned(),
+                serde_json::Map::new(),
+                serde_json::Map::new(),
+                Some(creator.to_owned()),
+            )
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    let (status, known) = ui.get(&format!("/create/tasks/{}", ids[0])).await;
+    assert_eq!(status, 200, "{known}");
+    assert!(
+        unescape(&known).contains(r#" by <a href="/catalog/default/user/guest">guest</a></p>"#),
+        "{known}"
+    );
+    let (status, unknown) = ui.get(&format!("/create/tasks/{}", ids[1])).await;
+    assert_eq!(status, 200, "{unknown}");
+    let unknown = unescape(&unknown);
+    assert!(unknown.contains(" by nobody</p>"), "{unknown}");
+    assert!(
+        !unknown.contains("/catalog/default/user/nobody"),
+        "{unknown}"
+    );
+    let (_, list) = ui.get("/create/tasks?owner=all").await;
+    let list = unescape(&list);
+    assert!(
+        list.contains(r#"<td><a href="/catalog/default/user/guest">guest</a></td>"#),
+        "{list}"
+    );
+    assert!(list.contains("<td>nobody</td>"), "{list}");
+    assert!(!list.contains("/catalog/default/user/nobody"), "{list}");
+}
+
 /// Refuses the listed permissions, allows the rest.
 struct Refuse(&'static [Permission]);
 
