@@ -122,6 +122,30 @@ fn check_schema(schema: &Value, schema_path: &FieldPath, issues: &mut Vec<Issue>
     }
 }
 
+/// One step of a JSON pointer walk: the unescaped segment, the node it leads to and the field
+/// path extended by it (an index when `node` is an array).
+fn pointer_step<'v>(
+    node: Option<&'v Value>,
+    path: &FieldPath,
+    raw: &str,
+) -> (String, Option<&'v Value>, FieldPath) {
+    let segment = raw.replace("~1", "/").replace("~0", "~");
+    let index = match node {
+        Some(Value::Array(_)) => segment.parse::<usize>().ok(),
+        _ => None,
+    };
+    let next = match (node, index) {
+        (Some(Value::Array(items)), Some(index)) => items.get(index),
+        (Some(Value::Object(map)), _) => map.get(&segment),
+        _ => None,
+    };
+    let path = match index {
+        Some(index) => path.index(index),
+        None => path.key(&segment),
+    };
+    (segment, next, path)
+}
+
 /// The field path and value at a JSON pointer below `root`.
 fn locate<'v>(
     root: &'v Value,
@@ -131,20 +155,7 @@ fn locate<'v>(
     let mut path = root_path.clone();
     let mut node = Some(root);
     for raw in pointer.split('/').skip(1) {
-        let segment = raw.replace("~1", "/").replace("~0", "~");
-        let index = match node {
-            Some(Value::Array(_)) => segment.parse::<usize>().ok(),
-            _ => None,
-        };
-        node = match (node, index) {
-            (Some(Value::Array(items)), Some(index)) => items.get(index),
-            (Some(Value::Object(map)), _) => map.get(&segment),
-            _ => None,
-        };
-        path = match index {
-            Some(index) => path.index(index),
-            None => path.key(&segment),
-        };
+        (_, node, path) = pointer_step(node, &path, raw);
     }
     (path, node)
 }
@@ -172,20 +183,8 @@ fn issue_at(page: &Value, page_path: &FieldPath, pointer: &str, fallback: &str) 
     // The last segment decides what the failing value should have been.
     let mut expected: Option<String> = None;
     for raw in pointer.split('/').skip(1) {
-        let segment = raw.replace("~1", "/").replace("~0", "~");
-        let index = match node {
-            Some(Value::Array(_)) => segment.parse::<usize>().ok(),
-            _ => None,
-        };
-        node = match (node, index) {
-            (Some(Value::Array(items)), Some(index)) => items.get(index),
-            (Some(Value::Object(map)), _) => map.get(&segment),
-            _ => None,
-        };
-        path = match index {
-            Some(index) => path.index(index),
-            None => path.key(&segment),
-        };
+        let segment;
+        (segment, node, path) = pointer_step(node, &path, raw);
         (place, expected) = match place {
             Place::Schema => {
                 let next = match segment.as_str() {
