@@ -444,91 +444,34 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use std::collections::HashSet;
-    use std::process::{Child, Command, Stdio};
     use std::sync::Mutex;
 
     use futures_util::FutureExt as _;
 
     use super::*;
 
-    const ACCESS_KEY: &str = "AKIDPORTICOUNIT";
-    const SECRET_KEY: &str = "portico-unit-secret";
     const BUCKET: &str = "sites";
 
+    /// A real s3s-fs with the bucket [`BUCKET`], and publisher settings for it.
     struct S3s {
-        child: Child,
+        _server: portico_testkit::s3s::S3sServer,
         objects: tempfile::TempDir,
         settings: S3Settings,
     }
 
-    impl Drop for S3s {
-        fn drop(&mut self) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-
-    /// s3s-fs: `PORTICO_S3S_FS`, the CI cache, or `PATH`.
-    fn s3s_fs() -> Option<PathBuf> {
-        if let Ok(path) = std::env::var("PORTICO_S3S_FS") {
-            return Some(PathBuf::from(path));
-        }
-        let home = std::env::var("HOME").unwrap_or_default();
-        let cached = Path::new(&home).join(".cache/portico-peers/s3s-fs/bin/s3s-fs");
-        if cached.is_file() {
-            return Some(cached);
-        }
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join("s3s-fs"))
-                .find(|candidate| candidate.is_file())
-        })
-    }
-
     async fn start_s3s() -> Option<S3s> {
-        let Some(binary) = s3s_fs() else {
-            let message = "s3s-fs is not installed (cargo install s3s-fs@0.14.1 --features \
-                           binary --locked --root ~/.cache/portico-peers/s3s-fs): the S3 \
-                           publisher unit tests did not run";
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
-            eprintln!("\n!!! {message}\n");
-            return None;
-        };
+        use portico_testkit::s3s::{ACCESS_KEY, S3sServer, SECRET_KEY};
         let objects = tempfile::tempdir().unwrap();
-        // s3s-fs keeps a bucket as a folder of its root.
-        std::fs::create_dir_all(objects.path().join(BUCKET)).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(binary)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-            .arg(objects.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        // Waits until it listens; the bound only keeps a broken binary from hanging the suite.
-        for _ in 0..600 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let server = S3sServer::start(objects.path(), &[BUCKET], "the S3 publisher unit tests")?;
         let settings = S3Settings {
             bucket_name: BUCKET.to_owned(),
             region: None,
-            endpoint: Some(format!("http://127.0.0.1:{port}")),
+            endpoint: Some(server.endpoint.clone()),
             force_path_style: true,
             credentials: Some((ACCESS_KEY.to_owned(), SECRET_KEY.to_owned())),
         };
         Some(S3s {
-            child,
+            _server: server,
             objects,
             settings,
         })

@@ -15,63 +15,22 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 
-const ACCESS_KEY: &str = "AKIDPORTICOTEST";
-const SECRET_KEY: &str = "portico-test-secret";
+const ACCESS_KEY: &str = portico_testkit::s3s::ACCESS_KEY;
+const SECRET_KEY: &str = portico_testkit::s3s::SECRET_KEY;
 
-/// s3s-fs: `PORTICO_S3S_FS`, the CI cache, or `PATH`.
-fn s3s_fs() -> Option<PathBuf> {
-    if let Ok(path) = std::env::var("PORTICO_S3S_FS") {
-        return Some(PathBuf::from(path));
-    }
-    let home = std::env::var("HOME").unwrap_or_default();
-    let cached = Path::new(&home).join(".cache/portico-peers/s3s-fs/bin/s3s-fs");
-    if cached.is_file() {
-        return Some(cached);
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("s3s-fs"))
-            .find(|candidate| candidate.is_file())
-    })
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
-/// A real s3s-fs on a free port of 127.0.0.1 with the bucket `techdocs-sites`; its objects
-/// are files under `objects`. `None` (after saying so) when s3s-fs is not installed.
-// Saying that a test did not run is what stderr is for here.
-#[allow(clippy::print_stderr)]
-async fn start_s3s(objects: &Path) -> Option<(support::Killed, String)> {
-    let Some(s3s) = s3s_fs() else {
-        let message = "s3s-fs is not installed (cargo install s3s-fs@0.14.1 --features binary \
-                       --locked --root ~/.cache/portico-peers/s3s-fs): the S3 publisher test \
-                       did not run";
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
-        eprintln!("\n!!!!!!!!\n!!! {message}\n!!!!!!!!\n");
-        return None;
-    };
-    // s3s-fs keeps a bucket as a folder of its root.
-    std::fs::create_dir_all(objects.join("techdocs-sites")).unwrap();
-    let port = free_port();
-    let process = support::Killed(
-        Command::new(&s3s)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-            .arg(objects)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap(),
-    );
-    let endpoint = format!("http://127.0.0.1:{port}");
-    support::poll(&reqwest::Client::new(), &endpoint, |status, _| status > 0).await;
-    Some((process, endpoint))
+/// A real s3s-fs with the bucket `techdocs-sites`; its objects are files under `objects`.
+/// `None` (after saying so) when s3s-fs is not installed.
+async fn start_s3s(objects: &Path) -> Option<(portico_testkit::s3s::S3sServer, String)> {
+    let server = portico_testkit::s3s::S3sServer::start(
+        objects,
+        &["techdocs-sites"],
+        "the S3 publisher test",
+    )?;
+    let endpoint = server.endpoint.clone();
+    Some((server, endpoint))
 }
 
 #[tokio::test(flavor = "multi_thread")]
