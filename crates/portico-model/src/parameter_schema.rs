@@ -192,15 +192,8 @@ fn issue_at(page: &Value, page_path: &FieldPath, pointer: &str, fallback: &str) 
                     "allOf" | "anyOf" | "oneOf" => Place::SchemaList,
                     "items" if node.is_some_and(Value::is_array) => Place::SchemaList,
                     "dependencies" => Place::Dependencies,
-                    "items"
-                    | "additionalItems"
-                    | "additionalProperties"
-                    | "contains"
-                    | "propertyNames"
-                    | "if"
-                    | "then"
-                    | "else"
-                    | "not" => Place::Schema,
+                    "items" => Place::Schema,
+                    keyword if ONE_SCHEMA_KEYWORDS.contains(&keyword) => Place::Schema,
                     _ => Place::Value,
                 };
                 let allowed = keyword_allows(&segment).map(str::to_owned);
@@ -242,6 +235,18 @@ fn issue_at(page: &Value, page_path: &FieldPath, pointer: &str, fallback: &str) 
 
 const SCHEMA: &str = "a schema (a mapping, or true/false)";
 
+/// Draft-07 keywords whose value is always one schema (`items` may also be a list).
+const ONE_SCHEMA_KEYWORDS: &[&str] = &[
+    "additionalItems",
+    "additionalProperties",
+    "contains",
+    "propertyNames",
+    "if",
+    "then",
+    "else",
+    "not",
+];
+
 /// What a draft-07 keyword accepts, in words.
 fn keyword_allows(keyword: &str) -> Option<&'static str> {
     Some(match keyword {
@@ -253,14 +258,7 @@ fn keyword_allows(keyword: &str) -> Option<&'static str> {
         "properties" | "patternProperties" | "definitions" => "a mapping from names to schemas",
         "dependencies" => "a mapping from property names to a schema or a list of property names",
         "items" => "a schema or a list of schemas",
-        "additionalItems"
-        | "additionalProperties"
-        | "contains"
-        | "propertyNames"
-        | "if"
-        | "then"
-        | "else"
-        | "not" => SCHEMA,
+        keyword if ONE_SCHEMA_KEYWORDS.contains(&keyword) => SCHEMA,
         "allOf" | "anyOf" | "oneOf" => "a non-empty list of schemas",
         "enum" => "a list of values",
         "minLength" | "maxLength" | "minItems" | "maxItems" | "minProperties" | "maxProperties" => {
